@@ -1,0 +1,3 @@
+namespace Serverless.Core.Models;
+
+internal static class Placeholder;
