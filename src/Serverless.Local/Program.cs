@@ -1,5 +1,22 @@
-var builder = WebApplication.CreateBuilder(args);
+using Serverless.Core;
+using Serverless.Core.Data;
+using Serverless.Core.Http;
+using Serverless.Local;
+using Serverless.Local.Cli;
+
+if (AdminCli.IsCommand(args))
+{
+    return await AdminCli.RunAsync(args);
+}
+
+var builder = WebApplication.CreateBuilder(AdminCli.ServeArguments(args));
+builder.AddServerless();
+builder.AddLocalHost();
 var app = builder.Build();
-app.Run();
+await app.Services.MigrateDatabaseAsync();
+app.UseOpenAiErrorPages();
+app.MapServerlessApi();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Sets up and runs the service locally: Azurite for blob storage, SQLite for keys, the demo model.
+#   ./run.sh                     serve on http://127.0.0.1:${PORT:-7071}
+#   ./run.sh <command> [args]    run an admin CLI command with the same configuration
+#                                (keys create --customer acme, keys list, models upload <dir> --id <id>, ...)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$PWD"
+LOCAL="$ROOT/.local"
+PORT="${PORT:-7071}"
+AZURITE_PORT="${AZURITE_BLOB_PORT:-10000}"
+mkdir -p "$LOCAL"
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+# --- prerequisites -----------------------------------------------------------------------------
+if ! command -v dotnet >/dev/null; then echo "dotnet (SDK 10) is required" >&2; exit 1; fi
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm (apt)"
+  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -x node_modules/.bin/azurite ]; then
+  say "installing Azurite from npm"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+HOST_DLL="$ROOT/src/Serverless.Local/bin/Release/net10.0/Serverless.Local.dll"
+say "building"
+dotnet build src/Serverless.Local -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+
+# --- local secrets (generated once, kept in .local/, never committed) --------------------------
+secret() { # file
+  if [ ! -s "$1" ]; then head -c 48 /dev/urandom | base64 | tr -d '/+=\n' | head -c 48 > "$1"; chmod 600 "$1"; fi
+  cat "$1"
+}
+export Keys__HashSecret="${Keys__HashSecret:-$(secret "$LOCAL/hash-secret")}"
+if [ ! -s "$LOCAL/admin-key" ]; then printf 'admin-%s' "$(secret "$LOCAL/.admin-random")" > "$LOCAL/admin-key"; chmod 600 "$LOCAL/admin-key"; fi
+export Admin__Key="${Admin__Key:-$(cat "$LOCAL/admin-key")}"
+export Database__ConnectionString="${Database__ConnectionString:-Data Source=$LOCAL/serverless.db}"
+export ModelStorage__BlobConnectionString="${ModelStorage__BlobConnectionString:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1;}"
+export ModelStorage__CacheDirectory="${ModelStorage__CacheDirectory:-$LOCAL/model-cache}"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+# --- Azurite -----------------------------------------------------------------------------------
+AZURITE_PID=""
+cleanup() { if [ -n "$AZURITE_PID" ]; then kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true; fi; }
+trap cleanup EXIT INT TERM
+if (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
+  say "using the Azurite already listening on port $AZURITE_PORT"
+else
+  mkdir -p "$LOCAL/azurite"
+  node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck \
+    --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+    --queueHost 127.0.0.1 --queuePort "$((AZURITE_PORT + 1))" \
+    --tableHost 127.0.0.1 --tablePort "$((AZURITE_PORT + 2))" \
+    --location "$LOCAL/azurite" >"$LOCAL/azurite.log" 2>&1 &
+  AZURITE_PID=$!
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  say "Azurite on 127.0.0.1:$AZURITE_PORT (data in .local/azurite)"
+fi
+
+# --- an admin command, or the service ----------------------------------------------------------
+if [ $# -gt 0 ]; then
+  dotnet "$HOST_DLL" "$@"
+  exit $?
+fi
+
+say "preparing: migrations, demo model in Azurite, dev API key"
+dotnet "$HOST_DLL" setup --dev-key-file "$LOCAL/dev-api-key"
+DEV_KEY="$(cat "$LOCAL/dev-api-key")"
+
+cat >&2 <<MSG
+
+Serving on http://127.0.0.1:$PORT  (Ctrl+C stops the service and Azurite)
+  dev API key: .local/dev-api-key     admin key: .local/admin-key
+
+Try it:
+  curl http://127.0.0.1:$PORT/v1/chat/completions \\
+    -H "Authorization: Bearer $DEV_KEY" -H "Content-Type: application/json" \\
+    -d '{"model":"demo","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":40}'
+
+MSG
+dotnet "$HOST_DLL" serve --urls "http://127.0.0.1:$PORT"

@@ -1,0 +1,18 @@
+namespace Serverless.Core.Http;
+
+public enum ApiAuth
+{
+    None,
+    ApiKey,
+    Admin,
+}
+
+/// <summary>
+/// A route of the service. <see cref="ApiRoutes"/> is the single list both hosts serve; the Functions
+/// app declares one function per entry and a test proves the two agree.
+/// </summary>
+public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAuth Auth, Type Handler)
+{
+    /// <summary>The pattern as an Azure Functions route (no leading slash).</summary>
+    public string FunctionsRoute => Pattern.TrimStart('/');
+}

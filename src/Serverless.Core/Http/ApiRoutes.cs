@@ -1,0 +1,24 @@
+using Serverless.Core.Inference;
+using Serverless.Core.Keys;
+using Serverless.Core.Models;
+
+namespace Serverless.Core.Http;
+
+public static class ApiRoutes
+{
+    public static readonly ApiRoute ChatCompletions = new("ChatCompletions", "POST", "/v1/chat/completions", ApiAuth.ApiKey, typeof(ChatCompletionsHandler));
+    public static readonly ApiRoute Completions = new("Completions", "POST", "/v1/completions", ApiAuth.ApiKey, typeof(CompletionsHandler));
+    public static readonly ApiRoute ListModels = new("ListModels", "GET", "/v1/models", ApiAuth.ApiKey, typeof(ListModelsHandler));
+    public static readonly ApiRoute GetModel = new("GetModel", "GET", "/v1/models/{id}", ApiAuth.ApiKey, typeof(GetModelHandler));
+    public static readonly ApiRoute AdminCreateKey = new("AdminCreateKey", "POST", "/admin/keys", ApiAuth.Admin, typeof(AdminCreateKeyHandler));
+    public static readonly ApiRoute AdminListKeys = new("AdminListKeys", "GET", "/admin/keys", ApiAuth.Admin, typeof(AdminListKeysHandler));
+    public static readonly ApiRoute AdminRevokeKey = new("AdminRevokeKey", "DELETE", "/admin/keys/{id}", ApiAuth.Admin, typeof(AdminRevokeKeyHandler));
+    public static readonly ApiRoute AdminModels = new("AdminModels", "GET", "/admin/models", ApiAuth.Admin, typeof(AdminModelsHandler));
+    public static readonly ApiRoute Health = new("Health", "GET", "/health", ApiAuth.None, typeof(HealthHandler));
+
+    public static IReadOnlyList<ApiRoute> All { get; } =
+    [
+        ChatCompletions, Completions, ListModels, GetModel,
+        AdminCreateKey, AdminListKeys, AdminRevokeKey, AdminModels, Health,
+    ];
+}

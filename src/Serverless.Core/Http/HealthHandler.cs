@@ -1,0 +1,15 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Serverless.Core.Http;
+
+/// <summary>GET /health: the process is up and serving. No authentication, no dependencies touched.</summary>
+public sealed class HealthHandler : IApiHandler
+{
+    public Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return call.Http.Response.WriteAsJsonAsync(new HealthStatus("ok"), ApiJsonContext.Default.HealthStatus, contentType: null, call.Aborted);
+    }
+}
+
+public sealed record HealthStatus(string Status);

@@ -1,0 +1,61 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Serverless.Core.Http;
+
+/// <summary>Reads a request body as JSON with a hard size limit, so a huge body costs at most the limit.</summary>
+public static class JsonBody
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public static async Task<JsonDocument> ReadAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength is long declared && declared > limitBytes)
+        {
+            throw ApiException.PayloadTooLarge(limitBytes);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(
+            (int)Math.Min(Math.Max(request.ContentLength ?? 4096, 256), limitBytes + 1));
+        while (true)
+        {
+            var memory = buffer.GetMemory(8192);
+            int read = await request.Body.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limitBytes)
+            {
+                throw ApiException.PayloadTooLarge(limitBytes);
+            }
+        }
+
+        if (buffer.WrittenCount == 0)
+        {
+            throw ApiException.BadRequest(
+                "The request body is empty. Send a JSON object, for example {\"model\": \"...\", ...}.", code: "empty_body");
+        }
+
+        try
+        {
+            var document = JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                document.Dispose();
+                throw ApiException.BadRequest("The request body must be a JSON object.", code: "invalid_json");
+            }
+
+            return document;
+        }
+        catch (JsonException ex)
+        {
+            throw ApiException.BadRequest(
+                $"We could not parse the JSON body of your request: {ex.Message}", code: "invalid_json");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using Serverless.Core.Http;
+
+namespace Serverless.Core.Inference;
+
+/// <summary>POST /v1/chat/completions.</summary>
+public sealed class ChatCompletionsHandler(CompletionService completions) : IApiHandler
+{
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        using var body = await JsonBody.ReadAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
+        var request = GenerationRequestParser.ParseChat(body.RootElement);
+        await completions.RunAsync(call, CompletionKind.Chat, request.Options, model => ChatPrompt.Build(model, request.Messages));
+    }
+}

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Serverless.Core.Inference;
+
+/// <summary>
+/// Writes completion responses in OpenAI's shapes. Stream chunks reuse a prefix and suffix built once per
+/// request, so a token costs one escaped string write and a flush.
+/// </summary>
+public sealed class CompletionWriter
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true,
+    };
+
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    private readonly CompletionKind _kind;
+    private readonly string _id;
+    private readonly long _created;
+    private readonly string _model;
+    private readonly bool _includeUsage;
+    private byte[]? _chunkPrefix;
+    private byte[]? _chunkSuffix;
+    private Utf8JsonWriter? _pieceWriter;
+
+    public CompletionWriter(CompletionKind kind, string id, long created, string model, bool includeUsage)
+    {
+        _kind = kind;
+        _id = id;
+        _created = created;
+        _model = model;
+        _includeUsage = includeUsage;
+    }
+
+    public static string FinishReasonText(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+
+    /// <summary>The whole non-streaming response body.</summary>
+    public void WriteCompletion(IBufferWriter<byte> output, string text, FinishReason finish, int promptTokens, int completionTokens)
+    {
+        using var json = new Utf8JsonWriter(output, WriterOptions with { SkipValidation = false });
+        json.WriteStartObject();
+        WriteHeader(json, chunk: false);
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        if (_kind == CompletionKind.Chat)
+        {
+            json.WriteNumber("index", 0);
+            json.WriteStartObject("message");
+            json.WriteString("role", "assistant");
+            json.WriteString("content", text);
+            json.WriteNull("refusal");
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteString("text", text);
+            json.WriteNumber("index", 0);
+        }
+
+        json.WriteNull("logprobs");
+        json.WriteString("finish_reason", FinishReasonText(finish));
+        json.WriteEndObject();
+        json.WriteEndArray();
+        WriteUsage(json, promptTokens, completionTokens);
+        json.WriteEndObject();
+    }
+
+    /// <summary>The first chat chunk announces the assistant role, as OpenAI's stream does.</summary>
+    public void WriteRoleChunk(PipeWriter output)
+    {
+        if (_kind != CompletionKind.Chat)
+        {
+            return;
+        }
+
+        WriteEvent(output, json =>
+        {
+            WriteHeader(json, chunk: true);
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            json.WriteNumber("index", 0);
+            json.WriteStartObject("delta");
+            json.WriteString("role", "assistant");
+            json.WriteString("content", string.Empty);
+            json.WriteEndObject();
+            json.WriteNull("logprobs");
+            json.WriteNull("finish_reason");
+            json.WriteEndObject();
+            json.WriteEndArray();
+            if (_includeUsage)
+            {
+                json.WriteNull("usage");
+            }
+        });
+    }
+
+    /// <summary>One text piece as a stream chunk.</summary>
+    public void WritePieceChunk(PipeWriter output, string piece)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (_chunkPrefix is null)
+        {
+            BuildChunkTemplate();
+        }
+
+        output.Write(_chunkPrefix);
+        _pieceWriter!.Reset(output);
+        _pieceWriter.WriteStringValue(piece);
+        _pieceWriter.Flush();
+        output.Write(_chunkSuffix);
+    }
+
+    /// <summary>The closing chunks: finish_reason, then usage when asked for, then [DONE].</summary>
+    public void WriteFinish(PipeWriter output, FinishReason finish, int promptTokens, int completionTokens)
+    {
+        WriteEvent(output, json =>
+        {
+            WriteHeader(json, chunk: true);
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            if (_kind == CompletionKind.Chat)
+            {
+                json.WriteNumber("index", 0);
+                json.WriteStartObject("delta");
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteString("text", string.Empty);
+                json.WriteNumber("index", 0);
+            }
+
+            json.WriteNull("logprobs");
+            json.WriteString("finish_reason", FinishReasonText(finish));
+            json.WriteEndObject();
+            json.WriteEndArray();
+            if (_includeUsage)
+            {
+                json.WriteNull("usage");
+            }
+        });
+
+        if (_includeUsage)
+        {
+            WriteEvent(output, json =>
+            {
+                WriteHeader(json, chunk: true);
+                json.WriteStartArray("choices");
+                json.WriteEndArray();
+                WriteUsage(json, promptTokens, completionTokens);
+            });
+        }
+    }
+
+    public static void WriteDone(PipeWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.Write(Done);
+    }
+
+    /// <summary>An error after the stream started can only travel as an event.</summary>
+    public static void WriteErrorEvent(PipeWriter output, string message, string type, string? code)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(output, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("message", message);
+            json.WriteString("type", type);
+            json.WriteNull("param");
+            if (code is null)
+            {
+                json.WriteNull("code");
+            }
+            else
+            {
+                json.WriteString("code", code);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        output.Write(EventEnd);
+    }
+
+    private void WriteEvent(PipeWriter output, Action<Utf8JsonWriter> body)
+    {
+        output.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(output, WriterOptions))
+        {
+            json.WriteStartObject();
+            body(json);
+            json.WriteEndObject();
+        }
+
+        output.Write(EventEnd);
+    }
+
+    private void WriteHeader(Utf8JsonWriter json, bool chunk)
+    {
+        json.WriteString("id", _id);
+        json.WriteString("object", (_kind, chunk) switch
+        {
+            (CompletionKind.Chat, false) => "chat.completion",
+            (CompletionKind.Chat, true) => "chat.completion.chunk",
+            _ => "text_completion",
+        });
+        json.WriteNumber("created", _created);
+        json.WriteString("model", _model);
+        json.WriteNull("system_fingerprint");
+    }
+
+    private static void WriteUsage(Utf8JsonWriter json, int promptTokens, int completionTokens)
+    {
+        json.WriteStartObject("usage");
+        json.WriteNumber("prompt_tokens", promptTokens);
+        json.WriteNumber("completion_tokens", completionTokens);
+        json.WriteNumber("total_tokens", promptTokens + completionTokens);
+        json.WriteStartObject("prompt_tokens_details");
+        json.WriteNumber("cached_tokens", 0);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    // Everything in a content chunk but the piece itself is the same for the whole stream.
+    private void BuildChunkTemplate()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            WriteHeader(json, chunk: true);
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            if (_kind == CompletionKind.Chat)
+            {
+                json.WriteNumber("index", 0);
+                json.WriteStartObject("delta");
+                json.WritePropertyName("content");
+            }
+            else
+            {
+                json.WritePropertyName("text");
+            }
+        }
+
+        _chunkPrefix = buffer.WrittenSpan.ToArray();
+        string suffix = _kind == CompletionKind.Chat
+            ? "},\"logprobs\":null,\"finish_reason\":null}]"
+            : ",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]";
+        if (_includeUsage)
+        {
+            suffix += ",\"usage\":null";
+        }
+
+        _chunkSuffix = System.Text.Encoding.UTF8.GetBytes(suffix + "}\n\n");
+        _pieceWriter = new Utf8JsonWriter(new ArrayBufferWriter<byte>(), WriterOptions);
+    }
+}

@@ -1,0 +1,33 @@
+namespace Serverless.Core.Inference;
+
+/// <summary>The parameters shared by /v1/chat/completions and /v1/completions, validated.</summary>
+public sealed record GenerationRequest
+{
+    public required string Model { get; init; }
+
+    /// <summary>Upper bound on generated tokens, from max_completion_tokens or max_tokens; null means "what fits".</summary>
+    public int? MaxTokens { get; init; }
+
+    public double? Temperature { get; init; }
+
+    public double? TopP { get; init; }
+
+    public int? TopK { get; init; }
+
+    public long? Seed { get; init; }
+
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    public bool Stream { get; init; }
+
+    public bool IncludeUsage { get; init; }
+
+    public string? User { get; init; }
+}
+
+public sealed record ChatMessage(string Role, string Content);
+
+public sealed record ChatCompletionRequest(GenerationRequest Options, IReadOnlyList<ChatMessage> Messages);
+
+/// <summary>A completion prompt: either text or token ids the caller already has.</summary>
+public sealed record CompletionRequest(GenerationRequest Options, string? Prompt, IReadOnlyList<int>? PromptTokens);

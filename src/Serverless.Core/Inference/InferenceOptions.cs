@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Serverless.Core.Inference;
+
+/// <summary>Limits of the generation path on one instance. Section "Inference".</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Inference";
+
+    /// <summary>Generations running at once on this instance; each has its own Generator on the shared model.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentGenerations { get; set; } = 8;
+
+    /// <summary>Requests allowed to wait for a generation slot; beyond this, 429 with Retry-After.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>How long a queued request waits for a slot before it gets 429.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Completion length when the request gives no max_tokens (capped by what the context leaves).</summary>
+    [Range(1, 1_000_000)]
+    public int DefaultMaxTokens { get; set; } = 1024;
+
+    /// <summary>Largest accepted request body.</summary>
+    [Range(1024, 1L << 30)]
+    public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>Retry-After sent with 429 (capacity) and 503 (model unavailable) answers.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 1;
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Serverless.Core.Inference;
+
+public static class InferenceServiceCollectionExtensions
+{
+    /// <summary>Generation limits, the per-instance gate, the completion path and its two routes.</summary>
+    public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<InferenceOptions>()
+            .Bind(configuration.GetSection(InferenceOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<GenerationGate>();
+        services.AddSingleton<CompletionService>();
+        services.AddSingleton<ChatCompletionsHandler>();
+        services.AddSingleton<CompletionsHandler>();
+
+        // Generation runs synchronously on request threads (native calls, no awaits between tokens), so the
+        // pool must have a thread per running generation up front instead of growing slowly under load.
+        int wanted = configuration.GetSection(InferenceOptions.Section).GetValue(nameof(InferenceOptions.MaxConcurrentGenerations), new InferenceOptions().MaxConcurrentGenerations);
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        int target = wanted + (2 * Environment.ProcessorCount);
+        if (workers < target)
+        {
+            ThreadPool.SetMinThreads(target, io);
+        }
+
+        return services;
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace Serverless.Core.Inference;
+
+/// <summary>
+/// One request's generation: a GenAI Generator over the shared model, pulled one text piece at a time.
+/// This is the hot path: per token it does one GenerateNextToken, one span read and one decode, and
+/// it never waits on I/O, so callers decide whether pieces go to a buffer or to the wire.
+/// </summary>
+public sealed class TextGeneration : IDisposable
+{
+    private readonly LoadedModel _model;
+    private readonly GeneratorParams _parameters;
+    private readonly Generator _generator;
+    private readonly TokenizerStream _decoder;
+    private readonly StopSequenceMatcher _stops;
+    private readonly int _maxTokens;
+    private bool _done;
+
+    public TextGeneration(LoadedModel model, ReadOnlySpan<int> prompt, SamplingSettings sampling, IReadOnlyList<string> stops)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampling);
+        _model = model;
+        _maxTokens = sampling.MaxTokens;
+        PromptTokens = prompt.Length;
+        _stops = new StopSequenceMatcher(stops);
+        _parameters = new GeneratorParams(model.Model);
+        try
+        {
+            _parameters.SetSearchOption("max_length", prompt.Length + sampling.MaxTokens);
+            if (sampling.Greedy)
+            {
+                _parameters.SetSearchOption("do_sample", false);
+            }
+            else
+            {
+                _parameters.SetSearchOption("do_sample", true);
+                _parameters.SetSearchOption("temperature", sampling.Temperature ?? 1.0);
+                if (sampling.TopP is double topP)
+                {
+                    _parameters.SetSearchOption("top_p", topP);
+                }
+
+                if (sampling.TopK is int topK)
+                {
+                    _parameters.SetSearchOption("top_k", topK == 0 ? model.VocabSize : topK);
+                }
+
+                if (sampling.Seed is long seed)
+                {
+                    // GenAI takes a 32-bit seed; fold the 64-bit one so different seeds stay different.
+                    _parameters.SetSearchOption("random_seed", (int)((seed ^ (seed >> 32)) & int.MaxValue));
+                }
+            }
+
+            _generator = new Generator(model.Model, _parameters);
+            _generator.AppendTokens(prompt);
+            _decoder = model.Tokenizer.CreateStream();
+        }
+        catch
+        {
+            _generator?.Dispose();
+            _parameters.Dispose();
+            throw;
+        }
+    }
+
+    public int PromptTokens { get; }
+
+    /// <summary>Tokens the generator produced (including an end-of-text token): what the request is billed for.</summary>
+    public int CompletionTokens { get; private set; }
+
+    public FinishReason FinishReason { get; private set; } = FinishReason.Stop;
+
+    public bool IsDone => _done;
+
+    /// <summary>
+    /// Generates until there is text to emit or generation ends. Returns false when done and nothing is left.
+    /// </summary>
+    public bool TryReadNext(CancellationToken cancellationToken, out string piece)
+    {
+        while (!_done)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                FinishReason = FinishReason.Cancelled;
+                _done = true;
+                break;
+            }
+
+            if (CompletionTokens >= _maxTokens || _generator.IsDone())
+            {
+                FinishReason = CompletionTokens >= _maxTokens ? FinishReason.Length : FinishReason.Stop;
+                _done = true;
+                piece = _stops.Flush();
+                return piece.Length > 0;
+            }
+
+            _generator.GenerateNextToken();
+            CompletionTokens++;
+            int token = _generator.GetNextTokens()[0];
+            if (_model.IsEos(token))
+            {
+                FinishReason = FinishReason.Stop;
+                _done = true;
+                piece = _stops.Flush();
+                return piece.Length > 0;
+            }
+
+            piece = _stops.Push(_decoder.Decode(token));
+            if (_stops.Stopped)
+            {
+                FinishReason = FinishReason.Stop;
+                _done = true;
+                return piece.Length > 0;
+            }
+
+            if (piece.Length > 0)
+            {
+                return true;
+            }
+        }
+
+        piece = string.Empty;
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _decoder.Dispose();
+        _generator.Dispose();
+        _parameters.Dispose();
+    }
+}

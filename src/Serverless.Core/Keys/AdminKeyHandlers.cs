@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Serverless.Core.Http;
+
+namespace Serverless.Core.Keys;
+
+/// <summary>POST /admin/keys: issue a key; the response is the only place the full key ever appears.</summary>
+public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
+{
+    private const long MaxBodyBytes = 64 * 1024;
+
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        CreateApiKeyRequest? request;
+        using (var body = await JsonBody.ReadAsync(call.Http.Request, MaxBodyBytes, call.Aborted))
+        {
+            try
+            {
+                request = body.RootElement.Deserialize(KeysJsonContext.Default.CreateApiKeyRequest);
+            }
+            catch (JsonException ex)
+            {
+                throw ApiException.BadRequest($"Invalid key request: {ex.Message}");
+            }
+        }
+
+        if (request is null || string.IsNullOrWhiteSpace(request.Customer))
+        {
+            throw ApiException.MissingParameter("customer");
+        }
+
+        CreatedApiKey created;
+        try
+        {
+            created = await keys.CreateAsync(request.Customer, request.Name ?? "default", request.Models, request.ExpiresAtTime, call.Aborted);
+        }
+        catch (ArgumentException ex)
+        {
+            throw ApiException.BadRequest(ex.Message, ex.ParamName);
+        }
+
+        call.Http.Response.StatusCode = StatusCodes.Status201Created;
+        await call.Http.Response.WriteAsJsonAsync(CreateApiKeyResponse.From(created), KeysJsonContext.Default.CreateApiKeyResponse, contentType: null, call.Aborted);
+    }
+}
+
+/// <summary>GET /admin/keys[?customer=acme]: keys, masked.</summary>
+public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
+{
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        string? customer = call.Http.Request.Query["customer"].FirstOrDefault();
+        var list = await keys.ListAsync(string.IsNullOrEmpty(customer) ? null : customer, call.Aborted);
+        await call.Http.Response.WriteAsJsonAsync(ApiKeyListResponse.From(list), KeysJsonContext.Default.ApiKeyListResponse, contentType: null, call.Aborted);
+    }
+}
+
+/// <summary>DELETE /admin/keys/{id}: revoke; the next request with that key on this instance gets 401.</summary>
+public sealed class AdminRevokeKeyHandler(ApiKeyService keys) : IApiHandler
+{
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        string id = call.RouteId ?? string.Empty;
+        if (!await keys.RevokeAsync(id, call.Aborted))
+        {
+            throw ApiException.NotFound($"No API key with id '{id}'.", "key_not_found", "id");
+        }
+
+        await call.Http.Response.WriteAsJsonAsync(new RevokeApiKeyResponse(id), KeysJsonContext.Default.RevokeApiKeyResponse, contentType: null, call.Aborted);
+    }
+}

@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Http;
+using Serverless.Core.Http;
+
+namespace Serverless.Core.Models;
+
+/// <summary>GET /admin/models: each configured model's state on this instance (loads, failures, last error).</summary>
+public sealed class AdminModelsHandler(ModelRegistry registry) : IApiHandler
+{
+    public Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return call.Http.Response.WriteAsJsonAsync(
+            new ModelStatusList(registry.Status()), ApiJsonContext.Default.ModelStatusList, contentType: null, call.Aborted);
+    }
+}
+
+public sealed record ModelStatusList(IReadOnlyList<ModelStatus> Data);

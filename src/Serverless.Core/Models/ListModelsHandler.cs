@@ -1,0 +1,21 @@
+using Microsoft.AspNetCore.Http;
+using Serverless.Core.Http;
+
+namespace Serverless.Core.Models;
+
+/// <summary>GET /v1/models: the models this key may use.</summary>
+public sealed class ListModelsHandler(ModelRegistry registry) : IApiHandler
+{
+    public const string Owner = "serverless";
+
+    public Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var caller = call.RequireCaller();
+        var data = registry.Definitions
+            .Where(d => caller.CanUse(d.Id))
+            .Select(d => new ModelObject(d.Id, registry.CreatedAt(d.Id), Owner))
+            .ToList();
+        return call.Http.Response.WriteAsJsonAsync(new ModelList(data), ApiJsonContext.Default.ModelList, contentType: null, call.Aborted);
+    }
+}

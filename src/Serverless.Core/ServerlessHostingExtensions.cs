@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Hosting;
+using Serverless.Core.Data;
+using Serverless.Core.Http;
+using Serverless.Core.Inference;
+using Serverless.Core.Keys;
+using Serverless.Core.Models;
+
+namespace Serverless.Core;
+
+public static class ServerlessHostingExtensions
+{
+    /// <summary>Everything the service needs, registered the same way by the Functions app and the local host.</summary>
+    public static IHostApplicationBuilder AddServerless(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        builder.Services
+            .AddApi()
+            .AddDatabase(configuration)
+            .AddApiKeys(configuration)
+            .AddModels(configuration)
+            .AddInference(configuration);
+        return builder;
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Serverless.Core.Http;
+
+namespace Serverless.Functions;
+
+/// <summary>Admin routes; the dispatcher checks the admin key, so the Functions auth level stays anonymous.</summary>
+public sealed class AdminFunctions(ApiDispatcher api)
+{
+    [Function("AdminCreateKey")]
+    public Task<IActionResult> CreateKey(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/keys")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.AdminCreateKey, request);
+
+    [Function("AdminListKeys")]
+    public Task<IActionResult> ListKeys(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/keys")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.AdminListKeys, request);
+
+    [Function("AdminRevokeKey")]
+    public Task<IActionResult> RevokeKey(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "admin/keys/{id}")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.AdminRevokeKey, request, id);
+
+    [Function("AdminModels")]
+    public Task<IActionResult> Models(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/models")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.AdminModels, request);
+}

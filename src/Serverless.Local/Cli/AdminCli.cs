@@ -1,0 +1,242 @@
+using System.Globalization;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Options;
+using Serverless.Core;
+using Serverless.Core.Data;
+using Serverless.Core.Keys;
+using Serverless.Core.Models;
+using Serverless.Core.Models.Demo;
+
+namespace Serverless.Local.Cli;
+
+/// <summary>
+/// The admin command line (<c>./run.sh keys create --customer acme</c>, ...). It builds the same services
+/// from the same configuration as the server, so a key it creates is a key the server accepts.
+/// </summary>
+internal static class AdminCli
+{
+    public const string DemoModelId = "demo";
+
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "setup", "migrate", "help", "--help", "-h" };
+
+    private const string Usage = """
+        Usage: ./run.sh [command]
+          (no command)                         set up and serve on http://127.0.0.1:7071
+          setup [--dev-key-file F]             apply migrations, upload the demo model if absent, create a dev key
+          migrate                              apply database migrations
+          keys create --customer C [--name N] [--models a,b] [--expires-in-days D]
+          keys list [--customer C]
+          keys revoke <key-id>
+          models list                          configured models and whether they are in blob storage
+          models upload <folder> --id <id>     upload a GenAI model folder with a manifest
+          models demo --out <folder> [--seed N]  write the demo model folder
+        """;
+
+    public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
+
+    /// <summary>Arguments for the web host: everything after an optional leading "serve".</summary>
+    public static string[] ServeArguments(string[] args) => args.Length > 0 && args[0] == "serve" ? args[1..] : args;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cli = new CliArguments(args);
+        string command = cli.Positional.FirstOrDefault() ?? "help";
+        if (command is "help" || cli.Flag("help") || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        var builder = Host.CreateApplicationBuilder([]);
+        builder.Logging.ClearProviders();
+        builder.AddServerless();
+        using var host = builder.Build();
+        var services = host.Services;
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        try
+        {
+            string sub = cli.Positional.ElementAtOrDefault(1) ?? string.Empty;
+            switch (command, sub)
+            {
+                case ("migrate", _):
+                    await services.MigrateDatabaseAsync(cancel.Token);
+                    Console.WriteLine("Database is up to date.");
+                    return 0;
+                case ("setup", _):
+                    return await SetupAsync(services, cli, cancel.Token);
+                case ("keys", "create"):
+                    return await CreateKeyAsync(services, cli, cancel.Token);
+                case ("keys", "list"):
+                    return await ListKeysAsync(services, cli, cancel.Token);
+                case ("keys", "revoke"):
+                    return await RevokeKeyAsync(services, cli, cancel.Token);
+                case ("models", "list"):
+                    return await ListModelsAsync(services, cancel.Token);
+                case ("models", "upload"):
+                    return await UploadModelAsync(services, cli, cancel.Token);
+                case ("models", "demo"):
+                    string outDir = cli.Required("out");
+                    DemoModelWriter.Write(outDir, DemoOptions(cli));
+                    Console.WriteLine($"Demo model written to {Path.GetFullPath(outDir)}");
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"Unknown command '{string.Join(' ', cli.Positional)}'.");
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
+        catch (OptionsValidationException ex)
+        {
+            Console.Error.WriteLine($"configuration error: {ex.Message}");
+            return 3;
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static DemoModelOptions DemoOptions(CliArguments cli) =>
+        cli.Option("seed") is { } seed ? new DemoModelOptions { Seed = int.Parse(seed, CultureInfo.InvariantCulture) } : new DemoModelOptions();
+
+    private static async Task<int> SetupAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        Console.Error.WriteLine("database: migrated");
+
+        var storage = services.GetRequiredService<IOptions<ModelStorageOptions>>().Value;
+        var demo = storage.Models.FirstOrDefault(m => m.Id == DemoModelId && !m.IsLocal);
+        if (demo is not null)
+        {
+            var container = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(storage.Container);
+            string manifest = ModelCacheLayout.BlobName(demo.ResolvedBlobPrefix, ModelManifest.BlobName);
+            if (await container.ExistsAsync(cancellationToken) && await container.GetBlobClient(manifest).ExistsAsync(cancellationToken))
+            {
+                Console.Error.WriteLine($"model '{demo.Id}': already in blob storage");
+            }
+            else
+            {
+                string folder = Path.Combine(Path.GetTempPath(), "serverless-demo-" + Guid.NewGuid().ToString("N"));
+                try
+                {
+                    DemoModelWriter.Write(folder);
+                    await services.GetRequiredService<ModelBlobUploader>().UploadAsync(folder, demo.Id, ProgressPrinter.Create(), cancellationToken);
+                    Console.Error.WriteLine($"model '{demo.Id}': demo model written and uploaded");
+                }
+                finally
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
+
+        if (cli.Option("dev-key-file") is { } keyFile)
+        {
+            var keys = services.GetRequiredService<ApiKeyService>();
+            bool valid = File.Exists(keyFile)
+                && (await keys.AuthenticateAsync("Bearer " + (await File.ReadAllTextAsync(keyFile, cancellationToken)).Trim(), cancellationToken)).Succeeded;
+            if (valid)
+            {
+                Console.Error.WriteLine($"dev key: {keyFile} is valid");
+            }
+            else
+            {
+                var created = await keys.CreateAsync("dev", "dev", null, null, cancellationToken);
+                await File.WriteAllTextAsync(keyFile, created.Key + "\n", cancellationToken);
+                File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                Console.Error.WriteLine($"dev key: created {created.Info.KeyId} for customer 'dev', written to {keyFile}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> CreateKeyAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        string customer = cli.Required("customer");
+        string name = cli.Option("name") ?? "default";
+        var models = cli.Option("models")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        DateTimeOffset? expires = cli.Option("expires-in-days") is { } days
+            ? DateTimeOffset.UtcNow.AddDays(double.Parse(days, CultureInfo.InvariantCulture))
+            : null;
+        var created = await services.GetRequiredService<ApiKeyService>().CreateAsync(customer, name, models, expires, cancellationToken);
+        Console.Error.WriteLine($"Created key {created.Info.KeyId} for customer '{created.Info.CustomerId}'. It is shown once; store it now:");
+        Console.WriteLine(created.Key);
+        return 0;
+    }
+
+    private static async Task<int> ListKeysAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var keys = await services.GetRequiredService<ApiKeyService>().ListAsync(cli.Option("customer"), cancellationToken);
+        Console.WriteLine($"{"ID",-14} {"CUSTOMER",-16} {"NAME",-16} {"STATUS",-8} {"KEY",-34} {"MODELS",-12} CREATED");
+        foreach (var key in keys)
+        {
+            string models = key.ModelScope.Count == 0 ? "*" : string.Join(',', key.ModelScope);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{key.KeyId,-14} {key.CustomerId,-16} {key.Name,-16} {key.Status.ToString().ToLowerInvariant(),-8} {key.MaskedKey,-34} {models,-12} {key.CreatedAt:u}"));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> RevokeKeyAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        string keyId = cli.Position(2, "key id (see 'keys list')");
+        if (!await services.GetRequiredService<ApiKeyService>().RevokeAsync(keyId, cancellationToken))
+        {
+            Console.Error.WriteLine($"No key with id '{keyId}'.");
+            return 1;
+        }
+
+        Console.WriteLine($"Revoked {keyId}.");
+        return 0;
+    }
+
+    private static async Task<int> ListModelsAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var storage = services.GetRequiredService<IOptions<ModelStorageOptions>>().Value;
+        var container = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(storage.Container);
+        bool containerExists = await container.ExistsAsync(cancellationToken);
+        foreach (var model in storage.Models)
+        {
+            string where = model.IsLocal ? $"local folder {model.LocalPath}" : $"blob {storage.Container}/{model.ResolvedBlobPrefix}";
+            string state = model.IsLocal
+                ? (Directory.Exists(model.LocalPath) ? "present" : "missing")
+                : (containerExists && await container.GetBlobClient(ModelCacheLayout.BlobName(model.ResolvedBlobPrefix, ModelManifest.BlobName)).ExistsAsync(cancellationToken) ? "uploaded" : "not uploaded");
+            Console.WriteLine($"{model.Id,-24} {where,-48} {state}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> UploadModelAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        string folder = cli.Position(2, "model folder");
+        string id = cli.Required("id");
+        var manifest = await services.GetRequiredService<ModelBlobUploader>().UploadAsync(folder, id, ProgressPrinter.Create(), cancellationToken);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Uploaded '{id}': {manifest.Files.Count} files, {manifest.TotalSize:N0} bytes, version {manifest.Version}."));
+        var storage = services.GetRequiredService<IOptions<ModelStorageOptions>>().Value;
+        if (!storage.Models.Any(m => m.Id == id))
+        {
+            Console.WriteLine($"To serve it, configure ModelStorage__Models__<n>__Id={id} (see README).");
+        }
+
+        return 0;
+    }
+}
