@@ -1,3 +1,0 @@
-namespace Serverless.Core.Models;
-
-internal static class Placeholder;
