@@ -1,0 +1,28 @@
+using Microsoft.EntityFrameworkCore;
+using Serverless.Core.Keys;
+
+namespace Serverless.Core.Data;
+
+/// <summary>
+/// The one relational store of the service. Features add their entities through
+/// <see cref="IEntityTypeConfiguration{TEntity}"/> classes next to their code; those are picked up from
+/// this assembly, so a new feature needs no change here beyond an optional DbSet.
+/// </summary>
+public sealed class ServerlessDbContext(DbContextOptions<ServerlessDbContext> options) : DbContext(options)
+{
+    public DbSet<Customer> Customers => Set<Customer>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServerlessDbContext).Assembly);
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+    }
+}

@@ -1,0 +1,8 @@
+namespace Serverless.Core.Keys;
+
+internal enum ApiKeyParseResult
+{
+    Valid,
+    Malformed,
+    BadChecksum,
+}

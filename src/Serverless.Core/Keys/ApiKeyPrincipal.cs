@@ -1,0 +1,28 @@
+namespace Serverless.Core.Keys;
+
+/// <summary>Who is calling: the verified key and what it may use.</summary>
+/// <param name="ModelScope">Model ids the key may use; empty means every model.</param>
+public sealed record ApiKeyPrincipal(string KeyId, string CustomerId, IReadOnlyList<string> ModelScope)
+{
+    public bool AllowsAllModels => ModelScope.Count == 0;
+
+    /// <summary>Model ids are compared ordinally, exactly as /v1/models lists them.</summary>
+    public bool IsModelAllowed(string modelId)
+    {
+        ArgumentNullException.ThrowIfNull(modelId);
+        if (AllowsAllModels)
+        {
+            return true;
+        }
+
+        foreach (var allowed in ModelScope)
+        {
+            if (string.Equals(allowed, modelId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

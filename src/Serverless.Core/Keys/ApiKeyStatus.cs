@@ -1,0 +1,8 @@
+namespace Serverless.Core.Keys;
+
+public enum ApiKeyStatus
+{
+    Active,
+    Revoked,
+    Expired,
+}

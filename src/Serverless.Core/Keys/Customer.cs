@@ -1,0 +1,15 @@
+namespace Serverless.Core.Keys;
+
+/// <summary>Who pays for a key's usage. Created on the fly the first time a key is issued for a new id.</summary>
+public sealed class Customer
+{
+    /// <summary>The id given when the first key was created (e.g. "acme"); the ledger and billing refer to it.</summary>
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Set by billing (e.g. unpaid invoices); every key of a disabled customer stops authenticating.</summary>
+    public bool Disabled { get; set; }
+}

@@ -1,0 +1,387 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
+using Serverless.Core.Keys;
+
+namespace Serverless.Core.Tests.Keys;
+
+public sealed class ApiKeyServiceTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+    private readonly FakeTimeProvider _clock = KeyServices.NewClock();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task Created_key_authenticates_as_its_customer_and_scope()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", ["tiny-llama"], null, default);
+
+        var result = await services.Keys.AuthenticateAsync($"Bearer {created.Key}", default);
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(created.Info.KeyId, result.Principal.KeyId);
+        Assert.Equal("acme", result.Principal.CustomerId);
+        Assert.Equal(["tiny-llama"], result.Principal.ModelScope);
+        Assert.Equal(KeyAuthFailure.None, result.Failure);
+        Assert.Null(result.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task Bearer_scheme_is_case_insensitive_and_tolerates_extra_spaces()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+
+        Assert.True((await services.Keys.AuthenticateAsync($"bearer   {created.Key} ", default)).Succeeded);
+    }
+
+    [Fact]
+    public async Task Mistyped_key_is_rejected_by_its_checksum_without_touching_the_database()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = (await services.Keys.CreateAsync("acme", "ci", null, null, default)).Key;
+        var secretStart = key.Length - ApiKeyFormat.ChecksumLength - 1 - ApiKeyFormat.SecretLength;
+        var typo = Replace(key, secretStart + 10, key[secretStart + 10] == 'a' ? 'b' : 'a');
+        var swapped = Swap(key, secretStart + 20);
+        var commandsBefore = services.Activity.Commands.Count;
+        var opensBefore = services.Activity.ConnectionsOpened;
+
+        var typoResult = await services.Keys.AuthenticateAsync($"Bearer {typo}", default);
+        var swappedResult = await services.Keys.AuthenticateAsync($"Bearer {swapped}", default);
+
+        Assert.Equal(KeyAuthFailure.BadChecksum, typoResult.Failure);
+        Assert.Equal(KeyAuthFailure.BadChecksum, swappedResult.Failure);
+        Assert.False(typoResult.Succeeded);
+        Assert.Equal(commandsBefore, services.Activity.Commands.Count);
+        Assert.Equal(opensBefore, services.Activity.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Checksum_failures_never_reach_a_database_that_does_not_exist()
+    {
+        // Pointing the service at a folder that does not exist proves the same as counting commands,
+        // without trusting the counter: any database access would throw.
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = (await services.Keys.CreateAsync("acme", "ci", null, null, default)).Key;
+        _database.Dispose();
+
+        var result = await services.Keys.AuthenticateAsync($"Bearer {Replace(key, key.Length - 1, key[^1] == 'x' ? 'y' : 'x')}", default);
+
+        Assert.Equal(KeyAuthFailure.BadChecksum, result.Failure);
+        Directory.CreateDirectory(_database.Folder); // so Dispose can remove it again
+    }
+
+    [Theory]
+    [InlineData(null, KeyAuthFailure.Missing)]
+    [InlineData("", KeyAuthFailure.Missing)]
+    [InlineData("   ", KeyAuthFailure.Missing)]
+    [InlineData("Bearer", KeyAuthFailure.Missing)]
+    [InlineData("Bearer    ", KeyAuthFailure.Missing)]
+    [InlineData("Basic dXNlcjpwYXNz", KeyAuthFailure.Malformed)]
+    [InlineData("Bearersk-svl-abc", KeyAuthFailure.Malformed)]
+    [InlineData("Bearer sk-svl-abc", KeyAuthFailure.Malformed)]
+    [InlineData("Bearer sk-svl-abc def", KeyAuthFailure.Malformed)]
+    [InlineData("Bearer sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123", KeyAuthFailure.Malformed)]
+    public async Task Missing_or_malformed_credentials_are_rejected_without_touching_the_database(
+        string? header, KeyAuthFailure expected)
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var commandsBefore = services.Activity.Commands.Count;
+        var opensBefore = services.Activity.ConnectionsOpened;
+
+        var result = await services.Keys.AuthenticateAsync(header, default);
+
+        Assert.Equal(expected, result.Failure);
+        Assert.NotNull(result.ErrorMessage);
+        Assert.Equal(commandsBefore, services.Activity.Commands.Count);
+        Assert.Equal(opensBefore, services.Activity.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Key_with_a_wrong_character_in_its_prefix_or_id_is_malformed()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = (await services.Keys.CreateAsync("acme", "ci", null, null, default)).Key;
+
+        Assert.Equal(KeyAuthFailure.Malformed, (await services.Keys.AuthenticateAsync($"Bearer SK{key[2..]}", default)).Failure);
+        Assert.Equal(KeyAuthFailure.Malformed, (await services.Keys.AuthenticateAsync($"Bearer {Replace(key, 7, 'l')}", default)).Failure);
+        Assert.Equal(KeyAuthFailure.Malformed, (await services.Keys.AuthenticateAsync($"Bearer {key}x", default)).Failure);
+    }
+
+    [Fact]
+    public async Task Well_formed_key_that_was_never_issued_is_unknown()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        var (neverIssued, _) = ApiKeyFormat.Generate("sk-svl");
+
+        var result = await services.Keys.AuthenticateAsync($"Bearer {neverIssued}", default);
+
+        Assert.Equal(KeyAuthFailure.Unknown, result.Failure);
+        Assert.Equal("Incorrect API key provided.", result.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task Revoked_key_is_refused_on_the_next_request_of_the_same_instance()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        Assert.True((await services.Keys.AuthenticateAsync($"Bearer {created.Key}", default)).Succeeded);
+
+        Assert.True(await services.Keys.RevokeAsync(created.Info.KeyId, default));
+        var result = await services.Keys.AuthenticateAsync($"Bearer {created.Key}", default);
+
+        Assert.Equal(KeyAuthFailure.Revoked, result.Failure);
+    }
+
+    [Fact]
+    public async Task Revocation_on_another_instance_takes_effect_when_the_cache_entry_runs_out()
+    {
+        await using var first = await KeyServices.StartAsync(_database, _clock, cacheTtl: TimeSpan.FromSeconds(10));
+        await using var second = await KeyServices.StartAsync(_database, _clock, cacheTtl: TimeSpan.FromSeconds(10));
+        var created = await first.Keys.CreateAsync("acme", "ci", null, null, default);
+        var header = $"Bearer {created.Key}";
+        Assert.True((await first.Keys.AuthenticateAsync(header, default)).Succeeded);
+
+        await second.Keys.RevokeAsync(created.Info.KeyId, default);
+
+        Assert.True((await first.Keys.AuthenticateAsync(header, default)).Succeeded);
+        Assert.Equal(KeyAuthFailure.Revoked, (await second.Keys.AuthenticateAsync(header, default)).Failure);
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(KeyAuthFailure.Revoked, (await first.Keys.AuthenticateAsync(header, default)).Failure);
+    }
+
+    [Fact]
+    public async Task Revoking_twice_keeps_the_first_time_and_unknown_ids_report_false()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        var firstRevocation = _clock.GetUtcNow();
+
+        Assert.True(await services.Keys.RevokeAsync(created.Info.KeyId, default));
+        _clock.Advance(TimeSpan.FromHours(1));
+        Assert.True(await services.Keys.RevokeAsync(created.Info.KeyId, default));
+        Assert.False(await services.Keys.RevokeAsync("0000nokey000", default));
+
+        var listed = Assert.Single(await services.Keys.ListAsync("acme", default));
+        Assert.Equal(ApiKeyStatus.Revoked, listed.Status);
+        Assert.Equal(firstRevocation, listed.RevokedAt);
+    }
+
+    [Fact]
+    public async Task Expired_key_is_refused_from_the_cache_and_from_the_database()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, _clock.GetUtcNow().AddHours(1), default);
+        var header = $"Bearer {created.Key}";
+        Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+
+        _clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(KeyAuthFailure.Expired, (await services.Keys.AuthenticateAsync(header, default)).Failure);
+        await using var fresh = await KeyServices.StartAsync(_database, _clock);
+        Assert.Equal(KeyAuthFailure.Expired, (await fresh.Keys.AuthenticateAsync(header, default)).Failure);
+        Assert.Equal(ApiKeyStatus.Expired, Assert.Single(await fresh.Keys.ListAsync(null, default)).Status);
+    }
+
+    [Fact]
+    public async Task Key_is_stored_only_as_an_hmac_under_the_server_secret()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+
+        await using (var db = services.CreateDbContext())
+        {
+            var stored = await db.ApiKeys.SingleAsync();
+            var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(KeyServices.DefaultSecret), Encoding.ASCII.GetBytes(created.Key));
+            Assert.Equal(expected, stored.Hash);
+        }
+
+        var fileText = Encoding.ASCII.GetString(_database.ReadAllBytes());
+        var secret = created.Key.Split('-')[^2];
+        Assert.Contains(created.Info.KeyId, fileText, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, fileText, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.Key, fileText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Key_is_unknown_under_a_different_hash_secret()
+    {
+        string key;
+        await using (var original = await KeyServices.StartAsync(_database, _clock))
+        {
+            key = (await original.Keys.CreateAsync("acme", "ci", null, null, default)).Key;
+        }
+
+        await using var rotated = await KeyServices.StartAsync(_database, _clock, hashSecret: "another-secret-of-enough-length-0123456789");
+
+        Assert.Equal(KeyAuthFailure.Unknown, (await rotated.Keys.AuthenticateAsync($"Bearer {key}", default)).Failure);
+    }
+
+    [Fact]
+    public async Task Listing_is_masked_and_never_contains_the_secret()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var acme = await services.Keys.CreateAsync("acme", "ci", ["tiny-llama", "other"], null, default);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        var globex = await services.Keys.CreateAsync("globex", "prod", null, null, default);
+
+        var all = await services.Keys.ListAsync(null, default);
+        var onlyAcme = await services.Keys.ListAsync("acme", default);
+
+        Assert.Equal([acme.Info.KeyId, globex.Info.KeyId], all.Select(k => k.KeyId));
+        var listed = Assert.Single(onlyAcme);
+        Assert.Equal($"sk-svl-{acme.Info.KeyId}-...{acme.Key[^4..]}", listed.MaskedKey);
+        Assert.Equal(["tiny-llama", "other"], listed.ModelScope);
+        Assert.Equal(ApiKeyStatus.Active, listed.Status);
+        Assert.Equal(acme.Info, listed with { ModelScope = acme.Info.ModelScope });
+        foreach (var created in new[] { acme, globex })
+        {
+            var secret = created.Key.Split('-')[^2];
+            Assert.DoesNotContain(all, k => k.ToString().Contains(secret, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Model_scope_allows_listed_models_only()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var scoped = await services.Keys.CreateAsync("acme", "scoped", [" tiny-llama ", "tiny-llama", "phi"], null, default);
+        var unscoped = await services.Keys.CreateAsync("acme", "all", [], null, default);
+
+        var scopedPrincipal = (await services.Keys.AuthenticateAsync($"Bearer {scoped.Key}", default)).Principal!;
+        var unscopedPrincipal = (await services.Keys.AuthenticateAsync($"Bearer {unscoped.Key}", default)).Principal!;
+
+        Assert.Equal(["tiny-llama", "phi"], scopedPrincipal.ModelScope);
+        Assert.True(ApiKeyService.IsModelAllowed(scopedPrincipal, "tiny-llama"));
+        Assert.True(ApiKeyService.IsModelAllowed(scopedPrincipal, "phi"));
+        Assert.False(ApiKeyService.IsModelAllowed(scopedPrincipal, "Tiny-Llama"));
+        Assert.False(ApiKeyService.IsModelAllowed(scopedPrincipal, "gpt-4o"));
+        Assert.True(unscopedPrincipal.AllowsAllModels);
+        Assert.True(ApiKeyService.IsModelAllowed(unscopedPrincipal, "gpt-4o"));
+    }
+
+    [Fact]
+    public async Task Creating_keys_for_a_new_customer_creates_the_customer_once()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => services.Keys.CreateAsync("acme", $"key{i}", null, null, default)));
+
+        await using var db = services.CreateDbContext();
+        var customer = await db.Customers.SingleAsync();
+        Assert.Equal("acme", customer.Id);
+        Assert.Equal("acme", customer.Name);
+        Assert.False(customer.Disabled);
+        Assert.Equal(4, await db.ApiKeys.CountAsync(k => k.CustomerId == "acme"));
+    }
+
+    [Fact]
+    public async Task Keys_of_a_disabled_customer_are_refused()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        await using (var db = services.CreateDbContext())
+        {
+            await db.Customers.Where(c => c.Id == "acme").ExecuteUpdateAsync(s => s.SetProperty(c => c.Disabled, true));
+        }
+
+        var result = await services.Keys.AuthenticateAsync($"Bearer {created.Key}", default);
+
+        Assert.Equal(KeyAuthFailure.CustomerDisabled, result.Failure);
+    }
+
+    [Fact]
+    public async Task Repeated_requests_are_verified_from_memory_until_the_cache_entry_runs_out()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock, cacheTtl: TimeSpan.FromSeconds(10));
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        var header = $"Bearer {created.Key}";
+        Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+        var selectsAfterFirst = services.Activity.CountCommands("SELECT");
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+        }
+
+        Assert.Equal(selectsAfterFirst, services.Activity.CountCommands("SELECT"));
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+        Assert.Equal(selectsAfterFirst + 1, services.Activity.CountCommands("SELECT"));
+    }
+
+    [Fact]
+    public async Task Last_use_is_written_at_most_once_a_minute()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock, cacheTtl: TimeSpan.FromSeconds(10));
+        var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        var header = $"Bearer {created.Key}";
+        var firstUse = _clock.GetUtcNow();
+
+        for (var second = 0; second < 59; second++)
+        {
+            Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+            _clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(1, services.Activity.CountCommands("UPDATE"));
+        Assert.Equal(firstUse, Assert.Single(await services.Keys.ListAsync("acme", default)).LastUsedAt);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
+
+        Assert.Equal(2, services.Activity.CountCommands("UPDATE"));
+        Assert.Equal(firstUse.AddMinutes(1), Assert.Single(await services.Keys.ListAsync("acme", default)).LastUsedAt);
+    }
+
+    [Fact]
+    public async Task Create_rejects_bad_customer_ids_past_expiry_and_bad_model_ids()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("", "ci", null, null, default));
+        await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("acme corp", "ci", null, null, default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => services.Keys.CreateAsync("acme", "ci", null, _clock.GetUtcNow(), default));
+        await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("acme", "ci", ["a,b"], null, default));
+        await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("acme", new string('n', 101), null, null, default));
+        Assert.Empty(await services.Keys.ListAsync(null, default));
+    }
+
+    [Fact]
+    public async Task Created_key_is_shown_once_and_its_record_does_not_print_it()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var created = await services.Keys.CreateAsync("acme", "ci", null, _clock.GetUtcNow().AddDays(30), default);
+
+        Assert.StartsWith("sk-svl-", created.Key, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.Key, created.ToString(), StringComparison.Ordinal);
+        Assert.Contains(created.Info.MaskedKey, created.ToString(), StringComparison.Ordinal);
+        Assert.Equal(_clock.GetUtcNow(), created.Info.CreatedAt);
+        Assert.Equal(_clock.GetUtcNow().AddDays(30), created.Info.ExpiresAt);
+    }
+
+    private static string Replace(string text, int index, char replacement) =>
+        string.Create(text.Length, (text, index, replacement), (span, state) =>
+        {
+            state.text.AsSpan().CopyTo(span);
+            span[state.index] = state.replacement;
+        });
+
+    private static string Swap(string text, int index)
+    {
+        var chars = text.ToCharArray();
+        var offset = 0;
+        while (chars[index + offset] == chars[index + offset + 1])
+        {
+            offset++;
+        }
+
+        (chars[index + offset], chars[index + offset + 1]) = (chars[index + offset + 1], chars[index + offset]);
+        return new string(chars);
+    }
+}

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serverless.Core.Data;
+using Serverless.Core.Keys;
+
+namespace Serverless.Core.Tests.Keys;
+
+public sealed class KeyOptionsValidationTests
+{
+    [Theory]
+    [InlineData(null, "Keys:HashSecret is required")]
+    [InlineData("short-secret", "Keys:HashSecret must be at least 32 bytes")]
+    public void Start_fails_without_a_long_enough_hash_secret(string? secret, string expected)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Validate(new() { ["Keys:HashSecret"] = secret }));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Keys:Prefix", "SK_Live")]
+    [InlineData("Keys:CacheTtl", "01:00:00")]
+    [InlineData("Admin:Key", "too-short")]
+    [InlineData("Database:Provider", "SqlServer")]
+    public void Start_fails_on_an_invalid_setting(string setting, string value)
+    {
+        var settings = new Dictionary<string, string?> { ["Keys:HashSecret"] = KeyServices.DefaultSecret, [setting] = value };
+
+        var error = Assert.Throws<OptionsValidationException>(() => Validate(settings));
+
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Defaults_plus_a_hash_secret_are_enough_to_start()
+    {
+        Validate(new() { ["Keys:HashSecret"] = KeyServices.DefaultSecret });
+    }
+
+    private static void Validate(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        using var provider = new ServiceCollection()
+            .AddLogging()
+            .AddDatabase(configuration)
+            .AddApiKeys(configuration)
+            .BuildServiceProvider();
+
+        // What the host runs before it starts serving; ValidateOnStart registered the checks.
+        provider.GetRequiredService<IStartupValidator>().Validate();
+    }
+}
