@@ -40,7 +40,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             LogRejected(logger, route.Name, ex.Status, ex.Code ?? ex.Type, requestId);
             await WriteErrorAsync(http, ex);
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
         {
             LogClientGone(logger, route.Name, requestId);
         }

@@ -18,6 +18,7 @@ namespace Serverless.Core.Inference;
 public sealed partial class CompletionService(
     ModelRegistry models,
     GenerationGate gate,
+    InferenceMetrics metrics,
     IOptions<InferenceOptions> options,
     TimeProvider time,
     ILogger<CompletionService> logger)
@@ -61,13 +62,20 @@ public sealed partial class CompletionService(
         using var generation = new TextGeneration(model, prompt, sampling, request.Stop);
         string id = Ids.New(kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-");
         var writer = new CompletionWriter(kind, id, time.GetUtcNow().ToUnixTimeSeconds(), request.Model, request.IncludeUsage);
-        if (request.Stream)
+        try
         {
-            await StreamAsync(call, generation, writer);
+            if (request.Stream)
+            {
+                await StreamAsync(call, generation, writer);
+            }
+            else
+            {
+                await RespondWholeAsync(call, generation, writer, started);
+            }
         }
-        else
+        finally
         {
-            await RespondWholeAsync(call, generation, writer, started);
+            metrics.Record(request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
         }
 
         LogCompleted(logger, call.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
@@ -148,27 +156,42 @@ public sealed partial class CompletionService(
         response.Headers["X-Accel-Buffering"] = "no";
         call.Http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var pipe = response.BodyWriter;
-        writer.WriteRoleChunk(pipe);
-        await pipe.FlushAsync(aborted);
-        while (generation.TryReadNext(aborted, out string piece))
+        try
         {
-            writer.WritePieceChunk(pipe, piece);
-            var flush = await pipe.FlushAsync(aborted);
-            if (flush.IsCanceled || flush.IsCompleted)
+            writer.WriteRoleChunk(pipe);
+            if (!Delivered(await pipe.FlushAsync(aborted)))
+            {
+                generation.Abandon();
+                return;
+            }
+
+            while (generation.TryReadNext(aborted, out string piece))
+            {
+                writer.WritePieceChunk(pipe, piece);
+                if (!Delivered(await pipe.FlushAsync(aborted)))
+                {
+                    generation.Abandon();
+                    return;
+                }
+            }
+
+            if (generation.FinishReason == FinishReason.Cancelled)
             {
                 return;
             }
-        }
 
-        if (generation.FinishReason == FinishReason.Cancelled)
+            writer.WriteFinish(pipe, generation.FinishReason, generation.PromptTokens, generation.CompletionTokens);
+            CompletionWriter.WriteDone(pipe);
+            await pipe.FlushAsync(aborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            return;
+            generation.Abandon();
+            throw;
         }
-
-        writer.WriteFinish(pipe, generation.FinishReason, generation.PromptTokens, generation.CompletionTokens);
-        CompletionWriter.WriteDone(pipe);
-        await pipe.FlushAsync(aborted);
     }
+
+    private static bool Delivered(System.IO.Pipelines.FlushResult flush) => !flush.IsCanceled && !flush.IsCompleted;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{RequestId} {Model}: {PromptTokens} prompt + {CompletionTokens} completion tokens, {Finish}")]
     private static partial void LogCompleted(ILogger logger, string requestId, string model, int promptTokens, int completionTokens, FinishReason finish);

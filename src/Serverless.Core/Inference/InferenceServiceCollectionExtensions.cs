@@ -14,6 +14,8 @@ public static class InferenceServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<GenerationGate>();
+        services.AddMetrics();
+        services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<CompletionService>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();

@@ -126,6 +126,13 @@ public sealed class TextGeneration : IDisposable
         return false;
     }
 
+    /// <summary>The response could not be delivered (the client went away): stop and count it as cancelled.</summary>
+    public void Abandon()
+    {
+        FinishReason = FinishReason.Cancelled;
+        _done = true;
+    }
+
     public void Dispose()
     {
         _decoder.Dispose();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Keys;
 
@@ -29,6 +30,10 @@ public static class KeysServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AdminAuthenticator>();
+        services.AddSingleton<IApiAuthenticator, ApiKeyAuthenticator>();
+        services.AddSingleton<AdminCreateKeyHandler>();
+        services.AddSingleton<AdminListKeysHandler>();
+        services.AddSingleton<AdminRevokeKeyHandler>();
         return services;
     }
 }

@@ -31,6 +31,10 @@ public sealed class ModelCache(
 
     private readonly ModelStorageOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _downloadGates = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _downloads = new(StringComparer.Ordinal);
+
+    /// <summary>Downloads this cache has started for a model: how an admin (or a test) sees that a load was single-flight.</summary>
+    public int DownloadCount(string modelId) => _downloads.TryGetValue(modelId, out int count) ? count : 0;
 
     public Task<string> EnsureLocalAsync(ModelDefinition model, CancellationToken cancellationToken) =>
         EnsureLocalAsync(model, progress: null, cancellationToken);
@@ -174,6 +178,7 @@ public sealed class ModelCache(
         CancellationToken cancellationToken)
     {
         ModelStoreLog.DownloadStarted(logger, model.Id, manifest.Version, manifest.Files.Count, manifest.TotalSize);
+        _downloads.AddOrUpdate(model.Id, 1, static (_, count) => count + 1);
         var stopwatch = Stopwatch.StartNew();
         var tempDirectory = ModelCacheLayout.NewTempDirectory(_options.CacheDirectory, model.Id);
         ActiveTempDirectories[tempDirectory] = 0;

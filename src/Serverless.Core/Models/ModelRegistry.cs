@@ -102,7 +102,7 @@ public sealed partial class ModelRegistry : IDisposable
         {
             _entries.TryGetValue(d.Id, out var e);
             string state = e is null ? "not_loaded" : e.Ready is not null ? "ready" : e.Loading is not null ? "loading" : e.LastError is not null ? "failed" : "not_loaded";
-            return new ModelStatus(d.Id, d.ToString(), state, e?.Loads ?? 0, e?.Failures ?? 0, e?.LastLoadMilliseconds, e?.LastError);
+            return new ModelStatus(d.Id, d.ToString(), state, _downloader.DownloadCount(d.Id), e?.Loads ?? 0, e?.Failures ?? 0, e?.LastLoadMilliseconds, e?.LastError);
         }).ToList();
 
     public void Dispose()
@@ -175,4 +175,4 @@ public sealed partial class ModelRegistry : IDisposable
 public sealed record ModelAcquisition(LoadedModel Model, long? LoadMilliseconds);
 
 /// <summary>What an admin sees about a model on this instance.</summary>
-public sealed record ModelStatus(string Id, string Source, string State, int Loads, int Failures, long? LastLoadMilliseconds, string? LastError);
+public sealed record ModelStatus(string Id, string Source, string State, int Downloads, int Loads, int Failures, long? LastLoadMilliseconds, string? LastError);

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Serverless.Core.Http;
+using Serverless.Integration.Tests.Infrastructure;
+
+namespace Serverless.Integration.Tests;
+
+/// <summary>The Functions build declares exactly the routes the local host serves, through the same route table.</summary>
+public sealed class FunctionsMetadataTests
+{
+    private static JsonElement ReadMetadata()
+    {
+        // The test binaries sit in bin/<Configuration>/net10.0; the Functions app is built with the same configuration.
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string path = Path.Combine(RepositoryRoot.Path, "src", "Serverless.Functions", "bin", configuration, "net10.0", "functions.metadata");
+        Assert.True(File.Exists(path), $"{path} is missing: build src/Serverless.Functions");
+        return JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+    }
+
+    [Fact]
+    public void Functions_metadata_lists_every_route_and_method_the_local_host_serves()
+    {
+        var declared = ReadMetadata().EnumerateArray()
+            .Select(f => (Name: f.GetProperty("name").GetString()!, Trigger: f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")))
+            .Select(f => (f.Name, Route: f.Trigger.GetProperty("route").GetString()!, Methods: f.Trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToArray(), Auth: f.Trigger.GetProperty("authLevel").GetString()))
+            .ToDictionary(f => f.Name);
+
+        Assert.Equal(ApiRoutes.All.Select(r => r.Name).Order(), declared.Keys.Order());
+        foreach (var route in ApiRoutes.All)
+        {
+            var function = declared[route.Name];
+            Assert.Equal(route.FunctionsRoute, function.Route);
+            Assert.Equal([route.Method], function.Methods);
+            Assert.Equal("Anonymous", function.Auth);
+        }
+    }
+
+    [Fact]
+    public void Host_json_routes_functions_without_the_api_prefix()
+    {
+        string hostJson = Path.Combine(RepositoryRoot.Path, "host.json");
+        var root = JsonDocument.Parse(File.ReadAllText(hostJson)).RootElement;
+        Assert.Equal(string.Empty, root.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string built = Path.Combine(RepositoryRoot.Path, "src", "Serverless.Functions", "bin", configuration, "net10.0", "host.json");
+        Assert.Equal(File.ReadAllText(hostJson), File.ReadAllText(built));
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Keys;
+using Serverless.Core.Models;
+using Serverless.Core.Models.Demo;
+
+namespace Serverless.Integration.Tests.Infrastructure;
+
+/// <summary>
+/// The local host on a real Kestrel port, with its own Azurite, SQLite file and model cache, and the demo
+/// model uploaded to blob storage under several ids: "demo" (shared, warm after first use), "cold-*" (one
+/// test each, to observe first loads), "broken" (corrupted by its test) and "local-demo" (a local folder).
+/// </summary>
+public sealed class ServiceFixture : IAsyncLifetime
+{
+    public static readonly string[] ColdModels = ["cold-single-flight", "cold-reuse"];
+
+    private readonly AzuriteFixture _azurite = new();
+    private ServiceFactory? _factory;
+
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "svl-it-" + Guid.NewGuid().ToString("N"));
+
+    public string DemoFolder => Path.Combine(Root, "demo-model");
+
+    public string AdminKey { get; } = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+    public string ApiKey { get; private set; } = string.Empty;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IServiceProvider Services => _factory!.Services;
+
+    public AzuriteFixture Azurite => _azurite;
+
+    public async Task InitializeAsync()
+    {
+        await _azurite.InitializeAsync();
+        Directory.CreateDirectory(Root);
+        DemoModelWriter.Write(DemoFolder);
+
+        var settings = new Dictionary<string, string?>
+        {
+            ["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)),
+            ["Admin:Key"] = AdminKey,
+            ["Database:ConnectionString"] = $"Data Source={Path.Combine(Root, "serverless.db")}",
+            ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
+            ["ModelStorage:CacheDirectory"] = Path.Combine(Root, "cache"),
+        };
+        string[] blobModels = ["demo", .. ColdModels, "broken"];
+        int index = 0;
+        foreach (var id in blobModels)
+        {
+            settings[$"ModelStorage:Models:{index++}:Id"] = id;
+        }
+
+        settings[$"ModelStorage:Models:{index}:Id"] = "local-demo";
+        settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
+
+        _factory = new ServiceFactory(settings);
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        BaseAddress = _factory.ClientOptions.BaseAddress;
+
+        var uploader = Services.GetRequiredService<ModelBlobUploader>();
+        foreach (var id in blobModels)
+        {
+            await uploader.UploadAsync(DemoFolder, id);
+        }
+
+        ApiKey = (await Services.GetRequiredService<ApiKeyService>().CreateAsync("acme", "tests", null, null, CancellationToken.None)).Key;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        await _azurite.DisposeAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>An HTTP client for the real port, authenticated with <paramref name="key"/> (the test key by default).</summary>
+    public HttpClient CreateClient(string? key = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? ApiKey);
+        return client;
+    }
+
+    public Task<CreatedApiKey> CreateKeyAsync(string customer, IReadOnlyList<string>? models = null) =>
+        Services.GetRequiredService<ApiKeyService>().CreateAsync(customer, "test", models, null, CancellationToken.None);
+
+    private sealed class ServiceFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ServiceCollection : ICollectionFixture<ServiceFixture>
+{
+    public const string Name = "service";
+}
