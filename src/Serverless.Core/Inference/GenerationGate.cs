@@ -54,9 +54,17 @@ public sealed class GenerationGate : IDisposable
 
     public void Dispose() => _slots.Dispose();
 
-    /// <summary>A held generation slot; disposing it lets the next request in.</summary>
-    public readonly struct Slot(GenerationGate gate) : IDisposable
+    /// <summary>A held generation slot; disposing it (once, however often it is called) lets the next request in.</summary>
+    public sealed class Slot(GenerationGate gate) : IDisposable
     {
-        public void Dispose() => gate._slots.Release();
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate._slots.Release();
+            }
+        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 using Serverless.Core;
 using Serverless.Core.Data;
@@ -120,9 +119,7 @@ internal static class AdminCli
         var demo = storage.Models.FirstOrDefault(m => m.Id == DemoModelId && !m.IsLocal);
         if (demo is not null)
         {
-            var container = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(storage.Container);
-            string manifest = ModelCacheLayout.BlobName(demo.ResolvedBlobPrefix, ModelManifest.BlobName);
-            if (await container.ExistsAsync(cancellationToken) && await container.GetBlobClient(manifest).ExistsAsync(cancellationToken))
+            if (await IsUploadedAsync(services, demo, cancellationToken))
             {
                 Console.Error.WriteLine($"model '{demo.Id}': already in blob storage");
             }
@@ -155,12 +152,29 @@ internal static class AdminCli
             {
                 var created = await keys.CreateAsync("dev", "dev", null, null, cancellationToken);
                 await File.WriteAllTextAsync(keyFile, created.Key + "\n", cancellationToken);
-                File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
                 Console.Error.WriteLine($"dev key: created {created.Info.KeyId} for customer 'dev', written to {keyFile}");
             }
         }
 
         return 0;
+    }
+
+    private static async Task<bool> IsUploadedAsync(IServiceProvider services, ModelDefinition model, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await services.GetRequiredService<ModelCache>().FetchManifestAsync(model, cancellationToken);
+            return true;
+        }
+        catch (ModelUnavailableException ex) when (ex.Reason == ModelUnavailableReason.ManifestMissing)
+        {
+            return false;
+        }
     }
 
     private static async Task<int> CreateKeyAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
@@ -210,14 +224,12 @@ internal static class AdminCli
     private static async Task<int> ListModelsAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
         var storage = services.GetRequiredService<IOptions<ModelStorageOptions>>().Value;
-        var container = services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(storage.Container);
-        bool containerExists = await container.ExistsAsync(cancellationToken);
         foreach (var model in storage.Models)
         {
             string where = model.IsLocal ? $"local folder {model.LocalPath}" : $"blob {storage.Container}/{model.ResolvedBlobPrefix}";
             string state = model.IsLocal
                 ? (Directory.Exists(model.LocalPath) ? "present" : "missing")
-                : (containerExists && await container.GetBlobClient(ModelCacheLayout.BlobName(model.ResolvedBlobPrefix, ModelManifest.BlobName)).ExistsAsync(cancellationToken) ? "uploaded" : "not uploaded");
+                : (await IsUploadedAsync(services, model, cancellationToken) ? "uploaded" : "not uploaded");
             Console.WriteLine($"{model.Id,-24} {where,-48} {state}");
         }
 

@@ -91,9 +91,9 @@ public sealed class ServiceFixture : IAsyncLifetime
     }
 
     /// <summary>An HTTP client for the real port, authenticated with <paramref name="key"/> (the test key by default).</summary>
-    public HttpClient CreateClient(string? key = null)
+    public HttpClient CreateClient(string? key = null, HttpMessageHandler? handler = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        var client = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? ApiKey);
         return client;
     }
@@ -114,7 +114,7 @@ public sealed class ServiceFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-public sealed class ServiceCollection : ICollectionFixture<ServiceFixture>
+public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 {
     public const string Name = "service";
 }

@@ -5,7 +5,7 @@ using Serverless.Integration.Tests.Infrastructure;
 namespace Serverless.Integration.Tests.Service;
 
 /// <summary>Every kind of bad input gets a 4xx with OpenAI error JSON, and the host keeps serving.</summary>
-[Collection(ServiceCollection.Name)]
+[Collection(ServiceTestGroup.Name)]
 public sealed class BadInputTests(ServiceFixture service)
 {
     private const string User = """[{"role":"user","content":"hi"}]""";

@@ -9,7 +9,7 @@ using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests.Service;
 
-[Collection(ServiceCollection.Name)]
+[Collection(ServiceTestGroup.Name)]
 public sealed class ModelLoadingTests(ServiceFixture service)
 {
     private static string Chat(string model) =>

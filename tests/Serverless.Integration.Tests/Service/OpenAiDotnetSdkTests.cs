@@ -8,7 +8,7 @@ using Serverless.Integration.Tests.Infrastructure;
 namespace Serverless.Integration.Tests.Service;
 
 /// <summary>The official OpenAI .NET SDK against the local host over real HTTP.</summary>
-[Collection(ServiceCollection.Name)]
+[Collection(ServiceTestGroup.Name)]
 public sealed class OpenAiDotnetSdkTests(ServiceFixture service)
 {
     private OpenAIClientOptions Options => new() { Endpoint = new Uri(service.BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromMinutes(1) };

@@ -5,7 +5,7 @@ using Serverless.Integration.Tests.Infrastructure;
 namespace Serverless.Integration.Tests.Service;
 
 /// <summary>The official npm <c>openai</c> package against the local host: completions (plain and streamed), chat, models.</summary>
-[Collection(ServiceCollection.Name)]
+[Collection(ServiceTestGroup.Name)]
 public sealed class OpenAiNodeSdkTests(ServiceFixture service)
 {
     [Fact]
