@@ -43,8 +43,12 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 # --- Azurite -----------------------------------------------------------------------------------
 AZURITE_PID=""
-cleanup() { if [ -n "$AZURITE_PID" ]; then kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true; fi; }
-trap cleanup EXIT INT TERM
+SERVER_PID=""
+cleanup() {
+  for pid in $SERVER_PID $AZURITE_PID; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 if (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
   say "using the Azurite already listening on port $AZURITE_PORT"
 else
@@ -83,4 +87,6 @@ Try it:
     -d '{"model":"demo","messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":40}'
 
 MSG
-dotnet "$HOST_DLL" serve --urls "http://127.0.0.1:$PORT"
+dotnet "$HOST_DLL" serve --urls "http://127.0.0.1:$PORT" &
+SERVER_PID=$!
+wait "$SERVER_PID"

@@ -20,17 +20,27 @@ fi
 
 RESULTS="$PWD/TestResults"
 rm -rf "$RESULTS"
-LOG="$(mktemp)"
-dotnet test Serverless.sln -c Release --no-build --results-directory "$RESULTS" --logger "trx" \
-  --logger "console;verbosity=normal" 2>&1 | tee "$LOG"
-STATUS=${PIPESTATUS[0]}
+STATUS=0
+PASSED=0 FAILED=0 SKIPPED=0
+for project in tests/*.Tests; do
+  name="$(basename "$project")"
+  dotnet test "$project" -c Release --no-build --results-directory "$RESULTS/$name" \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" || STATUS=1
+  trx="$RESULTS/$name/$name.trx"
+  if [ -f "$trx" ]; then
+    counters="$(grep -o '<Counters [^>]*>' "$trx")"
+    count() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+    PASSED=$((PASSED + $(count passed)))
+    FAILED=$((FAILED + $(count failed) + $(count error) + $(count timeout) + $(count aborted)))
+    SKIPPED=$((SKIPPED + $(count notExecuted)))
+  else
+    # A test host that crashed writes no results; count the project as failed rather than silently green.
+    echo "no results for $name" >&2
+    FAILED=$((FAILED + 1))
+  fi
+done
 
-# Sum the per-project summaries ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ...").
-read -r PASSED FAILED SKIPPED < <(grep -E '^(Passed|Failed)! +- ' "$LOG" | awk -F'[:,]' '
-  { failed += $2; passed += $4; skipped += $6 } END { printf "%d %d %d\n", passed, failed, skipped }')
-rm -f "$LOG"
 if [ "$STATUS" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
-  # A test host that crashed prints no summary; count the run as failed rather than silently green.
   FAILED=1
 fi
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
