@@ -5,7 +5,7 @@ namespace Serverless.Core.Inference;
 /// <summary>Limits of the generation path on one instance. Section "Inference".</summary>
 public sealed class InferenceOptions
 {
-    public const string Section = "Inference";
+    public const string SectionName = "Inference";
 
     /// <summary>Generations running at once on this instance; each has its own Generator on the shared model.</summary>
     [Range(1, 1024)]

@@ -10,7 +10,7 @@ public static class InferenceServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<InferenceOptions>()
-            .Bind(configuration.GetSection(InferenceOptions.Section))
+            .Bind(configuration.GetSection(InferenceOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<GenerationGate>();
@@ -22,7 +22,7 @@ public static class InferenceServiceCollectionExtensions
 
         // Generation runs synchronously on request threads (native calls, no awaits between tokens), so the
         // pool must have a thread per running generation up front instead of growing slowly under load.
-        int wanted = configuration.GetSection(InferenceOptions.Section).GetValue(nameof(InferenceOptions.MaxConcurrentGenerations), new InferenceOptions().MaxConcurrentGenerations);
+        int wanted = configuration.GetSection(InferenceOptions.SectionName).GetValue(nameof(InferenceOptions.MaxConcurrentGenerations), new InferenceOptions().MaxConcurrentGenerations);
         ThreadPool.GetMinThreads(out int workers, out int io);
         int target = wanted + (2 * Environment.ProcessorCount);
         if (workers < target)
