@@ -3,6 +3,7 @@ using Serverless.Core.Data;
 using Serverless.Core.Http;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
+using Serverless.Core.Metering;
 using Serverless.Core.Models;
 
 namespace Serverless.Core;
@@ -18,6 +19,7 @@ public static class ServerlessHostingExtensions
             .AddApi()
             .AddDatabase(configuration)
             .AddApiKeys(configuration)
+            .AddMetering(configuration)
             .AddModels(configuration)
             .AddInference(configuration);
         return builder;

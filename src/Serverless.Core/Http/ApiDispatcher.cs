@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serverless.Core.Metering;
 
 namespace Serverless.Core.Http;
 
@@ -9,7 +10,7 @@ namespace Serverless.Core.Http;
 /// The one entry point both hosts call for every route: request id, authentication, the route's handler,
 /// and the mapping of every failure to OpenAI error JSON. Handlers never catch-and-hide.
 /// </summary>
-public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, ILogger<ApiDispatcher> logger)
+public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, MeteringService metering, ILogger<ApiDispatcher> logger)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -26,6 +27,11 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             {
                 case ApiAuth.ApiKey:
                     caller = await authenticator.AuthenticateKeyAsync(http, http.RequestAborted);
+                    if (route.CountsRequest && await metering.CountRequestAsync(caller, requestId) is { } limits)
+                    {
+                        metering.WriteRateLimitHeaders(http.Response, limits);
+                    }
+
                     break;
                 case ApiAuth.Admin:
                     authenticator.RequireAdmin(http);
@@ -38,6 +44,11 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         catch (ApiException ex)
         {
             LogRejected(logger, route.Name, ex.Status, ex.Code ?? ex.Type, requestId);
+            if (ex.RateLimits is { } limits && !http.Response.HasStarted)
+            {
+                metering.WriteRateLimitHeaders(http.Response, limits);
+            }
+
             await WriteErrorAsync(http, ex);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)

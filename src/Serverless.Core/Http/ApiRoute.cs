@@ -13,6 +13,12 @@ public enum ApiAuth
 /// </summary>
 public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAuth Auth, Type Handler)
 {
+    /// <summary>
+    /// Whether the dispatcher counts the request against the caller's request rate. Routes that generate
+    /// are counted (with their tokens) by the ledger's admission instead.
+    /// </summary>
+    public bool CountsRequest { get; init; }
+
     /// <summary>The pattern as an Azure Functions route (no leading slash).</summary>
     public string FunctionsRoute => Pattern.TrimStart('/');
 }

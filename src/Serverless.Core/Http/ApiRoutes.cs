@@ -1,5 +1,6 @@
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
+using Serverless.Core.Metering;
 using Serverless.Core.Models;
 
 namespace Serverless.Core.Http;
@@ -8,17 +9,25 @@ public static class ApiRoutes
 {
     public static readonly ApiRoute ChatCompletions = new("ChatCompletions", "POST", "/v1/chat/completions", ApiAuth.ApiKey, typeof(ChatCompletionsHandler));
     public static readonly ApiRoute Completions = new("Completions", "POST", "/v1/completions", ApiAuth.ApiKey, typeof(CompletionsHandler));
-    public static readonly ApiRoute ListModels = new("ListModels", "GET", "/v1/models", ApiAuth.ApiKey, typeof(ListModelsHandler));
-    public static readonly ApiRoute GetModel = new("GetModel", "GET", "/v1/models/{id}", ApiAuth.ApiKey, typeof(GetModelHandler));
+    public static readonly ApiRoute ListModels = new("ListModels", "GET", "/v1/models", ApiAuth.ApiKey, typeof(ListModelsHandler)) { CountsRequest = true };
+    public static readonly ApiRoute GetModel = new("GetModel", "GET", "/v1/models/{id}", ApiAuth.ApiKey, typeof(GetModelHandler)) { CountsRequest = true };
     public static readonly ApiRoute AdminCreateKey = new("AdminCreateKey", "POST", "/admin/keys", ApiAuth.Admin, typeof(AdminCreateKeyHandler));
     public static readonly ApiRoute AdminListKeys = new("AdminListKeys", "GET", "/admin/keys", ApiAuth.Admin, typeof(AdminListKeysHandler));
     public static readonly ApiRoute AdminRevokeKey = new("AdminRevokeKey", "DELETE", "/admin/keys/{id}", ApiAuth.Admin, typeof(AdminRevokeKeyHandler));
     public static readonly ApiRoute AdminModels = new("AdminModels", "GET", "/admin/models", ApiAuth.Admin, typeof(AdminModelsHandler));
+    public static readonly ApiRoute Usage = new("Usage", "GET", "/v1/usage", ApiAuth.ApiKey, typeof(UsageHandler)) { CountsRequest = true };
+    public static readonly ApiRoute ReceiptSecret = new("ReceiptSecret", "GET", "/v1/usage/receipt_secret", ApiAuth.ApiKey, typeof(ReceiptSecretHandler)) { CountsRequest = true };
+    public static readonly ApiRoute AdminUsage = new("AdminUsage", "GET", "/admin/usage", ApiAuth.Admin, typeof(AdminUsageExportHandler));
+    public static readonly ApiRoute AdminSetPrice = new("AdminSetPrice", "POST", "/admin/prices", ApiAuth.Admin, typeof(AdminSetPriceHandler));
+    public static readonly ApiRoute AdminListPrices = new("AdminListPrices", "GET", "/admin/prices", ApiAuth.Admin, typeof(AdminListPricesHandler));
+    public static readonly ApiRoute AdminSetLimits = new("AdminSetLimits", "POST", "/admin/limits", ApiAuth.Admin, typeof(AdminSetLimitsHandler));
+    public static readonly ApiRoute AdminGetLimits = new("AdminGetLimits", "GET", "/admin/limits", ApiAuth.Admin, typeof(AdminGetLimitsHandler));
     public static readonly ApiRoute Health = new("Health", "GET", "/health", ApiAuth.None, typeof(HealthHandler));
 
     public static IReadOnlyList<ApiRoute> All { get; } =
     [
-        ChatCompletions, Completions, ListModels, GetModel,
-        AdminCreateKey, AdminListKeys, AdminRevokeKey, AdminModels, Health,
+        ChatCompletions, Completions, ListModels, GetModel, Usage, ReceiptSecret,
+        AdminCreateKey, AdminListKeys, AdminRevokeKey, AdminModels,
+        AdminUsage, AdminSetPrice, AdminListPrices, AdminSetLimits, AdminGetLimits, Health,
     ];
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -9,7 +10,11 @@ public static class JsonBody
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
-    public static async Task<JsonDocument> ReadAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken)
+    public static async Task<JsonDocument> ReadAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken) =>
+        (await ReadWithHashAsync(request, limitBytes, cancellationToken)).Document;
+
+    /// <summary>Reads the body as JSON and also returns the SHA-256 of its bytes (what an Idempotency-Key is bound to).</summary>
+    public static async Task<RequestJson> ReadWithHashAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength is long declared && declared > limitBytes)
@@ -50,7 +55,7 @@ public static class JsonBody
                 throw ApiException.BadRequest("The request body must be a JSON object.", code: "invalid_json");
             }
 
-            return document;
+            return new RequestJson(document, Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan)));
         }
         catch (JsonException ex)
         {
@@ -58,4 +63,12 @@ public static class JsonBody
                 $"We could not parse the JSON body of your request: {ex.Message}", code: "invalid_json");
         }
     }
+}
+
+/// <summary>A parsed JSON body and the SHA-256 (hex) of its bytes.</summary>
+public sealed record RequestJson(JsonDocument Document, string Sha256) : IDisposable
+{
+    public JsonElement Root => Document.RootElement;
+
+    public void Dispose() => Document.Dispose();
 }

@@ -8,8 +8,8 @@ public sealed class ChatCompletionsHandler(CompletionService completions) : IApi
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        using var body = await JsonBody.ReadAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
-        var request = GenerationRequestParser.ParseChat(body.RootElement);
-        await completions.RunAsync(call, CompletionKind.Chat, request.Options, model => ChatPrompt.Build(model, request.Messages));
+        using var body = await JsonBody.ReadWithHashAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
+        var request = GenerationRequestParser.ParseChat(body.Root);
+        await completions.RunAsync(call, CompletionKind.Chat, request.Options, body.Sha256, model => ChatPrompt.Build(model, request.Messages));
     }
 }

@@ -118,7 +118,8 @@ public sealed class CompletionWriter
     }
 
     /// <summary>The closing chunks: finish_reason, then usage when asked for, then [DONE].</summary>
-    public void WriteFinish(PipeWriter output, FinishReason finish, int promptTokens, int completionTokens)
+    /// <param name="receipt">The signed usage receipt, sent with the usage chunk (a stream has no trailing headers).</param>
+    public void WriteFinish(PipeWriter output, FinishReason finish, int promptTokens, int completionTokens, string? receipt = null)
     {
         WriteEvent(output, json =>
         {
@@ -155,6 +156,10 @@ public sealed class CompletionWriter
                 json.WriteStartArray("choices");
                 json.WriteEndArray();
                 WriteUsage(json, promptTokens, completionTokens);
+                if (receipt is not null)
+                {
+                    json.WriteString("usage_receipt", receipt);
+                }
             });
         }
     }

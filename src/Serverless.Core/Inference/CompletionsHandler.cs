@@ -8,8 +8,8 @@ public sealed class CompletionsHandler(CompletionService completions) : IApiHand
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        using var body = await JsonBody.ReadAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
-        var request = GenerationRequestParser.ParseCompletion(body.RootElement);
-        await completions.RunAsync(call, CompletionKind.Text, request.Options, model => CompletionService.PromptTokens(model, request));
+        using var body = await JsonBody.ReadWithHashAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
+        var request = GenerationRequestParser.ParseCompletion(body.Root);
+        await completions.RunAsync(call, CompletionKind.Text, request.Options, body.Sha256, model => CompletionService.PromptTokens(model, request));
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Core;
 using Serverless.Core.Data;
 using Serverless.Core.Keys;
+using Serverless.Core.Metering;
 using Serverless.Core.Models;
 using Serverless.Core.Models.Demo;
 
@@ -16,7 +17,12 @@ internal static class AdminCli
 {
     public const string DemoModelId = "demo";
 
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "setup", "migrate", "help", "--help", "-h" };
+    // The prices setup gives models that have none: $0.50 / $1.50 per million input / output tokens, 50% off in batches.
+    private const long DemoInputPrice = 500_000;
+    private const long DemoOutputPrice = 1_500_000;
+    private const long DemoBatchDiscount = 5_000;
+
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "prices", "limits", "usage", "setup", "migrate", "help", "--help", "-h" };
 
     private const string Usage = """
         Usage: ./run.sh [command]
@@ -29,6 +35,11 @@ internal static class AdminCli
           models list                          configured models and whether they are in blob storage
           models upload <folder> --id <id>     upload a GenAI model folder with a manifest
           models demo --out <folder> [--seed N]  write the demo model folder
+          prices set --model M --input <micro-USD per 1M> --output <micro-USD per 1M> [--batch-discount-bp B] [--effective-from ISO]
+          prices list [--model M]
+          limits set (--key K | --customer C) [--rpm N] [--tpm N] [--spend-cap <micro-USD>] [--token-cap N]
+          limits show (--key K | --customer C)
+          usage export [--start S] [--end E] [--customer C] [--format csv|json] [--out F]
         """;
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
@@ -79,6 +90,16 @@ internal static class AdminCli
                     return await ListModelsAsync(services, cancel.Token);
                 case ("models", "upload"):
                     return await UploadModelAsync(services, cli, cancel.Token);
+                case ("prices", "set"):
+                    return await SetPriceAsync(services, cli, cancel.Token);
+                case ("prices", "list"):
+                    return await ListPricesAsync(services, cli, cancel.Token);
+                case ("limits", "set"):
+                    return await SetLimitsAsync(services, cli, cancel.Token);
+                case ("limits", "show"):
+                    return await ShowLimitsAsync(services, cli, cancel.Token);
+                case ("usage", "export"):
+                    return await ExportUsageAsync(services, cli, cancel.Token);
                 case ("models", "demo"):
                     string outDir = cli.Required("out");
                     DemoModelWriter.Write(outDir, DemoOptions(cli));
@@ -139,6 +160,17 @@ internal static class AdminCli
             }
         }
 
+        var priceBook = services.GetRequiredService<PriceBook>();
+        foreach (var model in storage.Models)
+        {
+            if (await priceBook.CurrentAsync(model.Id, cancellationToken) is null)
+            {
+                var price = await priceBook.SetAsync(model.Id, DemoInputPrice, DemoOutputPrice, DemoBatchDiscount, null, cancellationToken);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"price '{model.Id}': set to {price.InputMicroUsdPerMillion} / {price.OutputMicroUsdPerMillion} micro-USD per million input / output tokens (version {price.Id})"));
+            }
+        }
+
         if (cli.Option("dev-key-file") is { } keyFile)
         {
             var keys = services.GetRequiredService<ApiKeyService>();
@@ -159,6 +191,111 @@ internal static class AdminCli
 
                 Console.Error.WriteLine($"dev key: created {created.Info.KeyId} for customer 'dev', written to {keyFile}");
             }
+        }
+
+        return 0;
+    }
+
+    private static long? LongOption(CliArguments cli, string name)
+    {
+        string? text = cli.Option(name);
+        if (text is null)
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value)
+            ? value
+            : throw new CliException($"--{name} must be a non-negative integer; got '{text}'.");
+    }
+
+    private static (string Scope, string Id) LimitTarget(CliArguments cli) =>
+        (cli.Option("key"), cli.Option("customer")) switch
+        {
+            ({ } key, null) => (LimitScope.Key, key),
+            (null, { } customer) => (LimitScope.Customer, customer),
+            _ => throw new CliException("Give exactly one of --key or --customer."),
+        };
+
+    private static async Task<int> SetPriceAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        DateTimeOffset? effective = cli.Option("effective-from") is { } text
+            ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)
+            : null;
+        var price = await services.GetRequiredService<PriceBook>().SetAsync(
+            cli.Required("model"), LongOption(cli, "input") ?? throw new CliException("--input is required."),
+            LongOption(cli, "output") ?? throw new CliException("--output is required."), LongOption(cli, "batch-discount-bp") ?? 0, effective, cancellationToken);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Price version {price.Id} for '{price.Model}' effective {price.EffectiveFrom:u}."));
+        return 0;
+    }
+
+    private static async Task<int> ListPricesAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        Console.WriteLine($"{"VERSION",-8} {"MODEL",-24} {"INPUT/1M",12} {"OUTPUT/1M",12} {"BATCH-BP",9} EFFECTIVE");
+        foreach (var p in await services.GetRequiredService<PriceBook>().ListAsync(cli.Option("model"), cancellationToken))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{p.Id,-8} {p.Model,-24} {p.InputMicroUsdPerMillion,12} {p.OutputMicroUsdPerMillion,12} {p.BatchDiscountBasisPoints,9} {p.EffectiveFrom:u}"));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> SetLimitsAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var (scope, id) = LimitTarget(cli);
+        var policy = await services.GetRequiredService<LimitPolicies>().SetAsync(
+            scope, id, LongOption(cli, "rpm"), LongOption(cli, "tpm"), LongOption(cli, "spend-cap"), LongOption(cli, "token-cap"), cancellationToken);
+        Console.WriteLine(Describe(policy));
+        return 0;
+    }
+
+    private static async Task<int> ShowLimitsAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var (scope, id) = LimitTarget(cli);
+        var policies = services.GetRequiredService<LimitPolicies>();
+        var policy = await policies.GetAsync(scope, id, cancellationToken) ?? new LimitPolicy { Scope = scope, ScopeId = id };
+        Console.WriteLine(Describe(policy));
+        if (await policies.UsageAsync(scope, id, cancellationToken) is { } usage)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"this period: spent {usage.SpentMicroUsd} micro-USD and {usage.SpentTokens} tokens; reserved {usage.ReservedMicroUsd} micro-USD and {usage.ReservedTokens} tokens"));
+        }
+
+        return 0;
+    }
+
+    private static string Describe(LimitPolicy p)
+    {
+        static string Value(long? v, string unset) => v?.ToString(CultureInfo.InvariantCulture) ?? unset;
+        return $"{p.Scope} {p.ScopeId}: requests/min {Value(p.RequestsPerMinute, "default")}, tokens/min {Value(p.TokensPerMinute, "default")}, " +
+            $"spend cap {Value(p.SpendCapMicroUsd, "none")} micro-USD/month, token cap {Value(p.TokenCap, "none")}/month";
+    }
+
+    private static async Task<int> ExportUsageAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        DateTimeOffset Time(string name, DateTimeOffset fallback) =>
+            cli.Option(name) is { } text ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : fallback;
+        var records = services.GetRequiredService<UsageQueries>().RecordsAsync(
+            cli.Option("customer"), Time("start", MeteringClock.PeriodStart(now)), Time("end", MeteringClock.PeriodEnd(now)), null, cancellationToken);
+        string format = cli.Option("format") ?? "csv";
+        await using Stream output = cli.Option("out") is { } path ? File.Create(path) : Console.OpenStandardOutput();
+        switch (format)
+        {
+            case "csv":
+                await AdminUsageExportHandler.WriteCsvAsync(output, records, cancellationToken);
+                break;
+            case "json":
+                await AdminUsageExportHandler.WriteJsonAsync(output, records, cancellationToken);
+                break;
+            default:
+                throw new CliException("--format must be csv or json.");
         }
 
         return 0;

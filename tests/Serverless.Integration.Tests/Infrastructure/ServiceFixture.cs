@@ -3,7 +3,10 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
+using Serverless.Core.Data;
 using Serverless.Core.Keys;
+using Serverless.Core.Metering;
 using Serverless.Core.Models;
 using Serverless.Core.Models.Demo;
 
@@ -17,6 +20,11 @@ namespace Serverless.Integration.Tests.Infrastructure;
 public sealed class ServiceFixture : IAsyncLifetime
 {
     public static readonly string[] ColdModels = ["cold-single-flight", "cold-reuse"];
+
+    // Prices every model gets: $0.25 / $1.00 per million input / output tokens, 50% off in batches.
+    public const long InputPrice = 250_000;
+    public const long OutputPrice = 1_000_000;
+    public const long BatchDiscount = 5_000;
 
     private readonly AzuriteFixture _azurite = new();
     private ServiceFactory? _factory;
@@ -48,6 +56,7 @@ public sealed class ServiceFixture : IAsyncLifetime
             ["Database:ConnectionString"] = $"Data Source={Path.Combine(Root, "serverless.db")}",
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
             ["ModelStorage:CacheDirectory"] = Path.Combine(Root, "cache"),
+            ["Database:BusyTimeout"] = "00:00:01",
         };
         string[] blobModels = ["demo", .. ColdModels, "broken"];
         int index = 0;
@@ -71,6 +80,10 @@ public sealed class ServiceFixture : IAsyncLifetime
         }
 
         ApiKey = (await Services.GetRequiredService<ApiKeyService>().CreateAsync("acme", "tests", null, null, CancellationToken.None)).Key;
+        foreach (var id in blobModels.Append("local-demo"))
+        {
+            await Services.GetRequiredService<PriceBook>().SetAsync(id, InputPrice, OutputPrice, BatchDiscount, DateTimeOffset.UnixEpoch, CancellationToken.None);
+        }
     }
 
     public async Task DisposeAsync()
@@ -97,6 +110,9 @@ public sealed class ServiceFixture : IAsyncLifetime
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? ApiKey);
         return client;
     }
+
+    /// <summary>A fresh database context on the service's own database.</summary>
+    public ServerlessDbContext Database() => Services.GetRequiredService<IDbContextFactory<ServerlessDbContext>>().CreateDbContext();
 
     public Task<CreatedApiKey> CreateKeyAsync(string customer, IReadOnlyList<string>? models = null) =>
         Services.GetRequiredService<ApiKeyService>().CreateAsync(customer, "test", models, null, CancellationToken.None);

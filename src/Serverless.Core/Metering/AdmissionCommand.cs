@@ -1,0 +1,221 @@
+using System.Globalization;
+
+namespace Serverless.Core.Metering;
+
+/// <summary>
+/// Admits a request atomically: idempotency claim, rate windows of key and customer, budget reservations of
+/// key and customer at the current price, and the reservation row. Any refusal rolls back to the savepoint,
+/// so a refused request leaves no trace; the batch it shares a transaction with is unaffected.
+/// </summary>
+internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset now, string instanceId, MeteringOptions options)
+    : LedgerCommand<Admission>
+{
+    public override void Execute(LedgerBatch batch)
+    {
+        string savepoint = batch.Savepoint();
+        var admission = Admit(batch);
+        if (admission.Status == AdmissionStatus.Admitted)
+        {
+            batch.Release(savepoint);
+        }
+        else
+        {
+            batch.RollbackTo(savepoint);
+            batch.Release(savepoint);
+        }
+
+        Result = admission;
+    }
+
+    private Admission Admit(LedgerBatch batch)
+    {
+        if (request.Idempotency is { } claim && CheckIdempotency(batch, claim) is { } earlier)
+        {
+            return earlier;
+        }
+
+        var (keyPolicy, customerPolicy) = ReadPolicies(batch);
+        long windowStart = MeteringClock.WindowStart(now).ToUnixTimeMilliseconds();
+        bool generates = request.Model is not null;
+        long tokens = generates ? request.PromptTokens + request.MaxTokens : 0;
+
+        var keyWindow = Take(batch, LimitScope.Key, request.KeyId, windowStart, tokens, keyPolicy);
+        var customerWindow = keyWindow.Taken ? Take(batch, LimitScope.Customer, request.CustomerId, windowStart, tokens, customerPolicy) : default;
+        var limits = Combine(keyWindow, customerWindow, windowStart);
+        if (!keyWindow.Taken || !customerWindow.Taken)
+        {
+            var refused = keyWindow.Taken ? customerWindow : keyWindow;
+            string what = refused.Requests + 1 > refused.RequestLimit ? "requests" : "tokens";
+            string scope = keyWindow.Taken ? "customer" : "API key";
+            string reason = tokens > refused.TokenLimit
+                ? string.Create(CultureInfo.InvariantCulture, $"This request needs {tokens} tokens (prompt + max_tokens), more than the {refused.TokenLimit} tokens per minute allowed for this {scope}. Lower max_tokens.")
+                : string.Create(CultureInfo.InvariantCulture, $"Rate limit reached for this {scope}: {(what == "requests" ? refused.RequestLimit : refused.TokenLimit)} {what} per minute. Retry after the delay in the Retry-After header.");
+            return new Admission { Status = AdmissionStatus.RateLimited, RateLimits = limits, Reason = reason };
+        }
+
+        if (!generates)
+        {
+            return new Admission { Status = AdmissionStatus.Admitted, RateLimits = limits };
+        }
+
+        var price = ReadPrice(batch);
+        long discount = request.BatchId is null ? 0 : price.BatchDiscount;
+        long reservedCost = CostCalculator.CostMicroUsd(request.PromptTokens, request.MaxTokens, price.Input, price.Output, discount);
+        long period = MeteringClock.PeriodStart(now).ToUnixTimeMilliseconds();
+        foreach (var (scope, id, policy) in new[] { (LimitScope.Key, request.KeyId, keyPolicy), (LimitScope.Customer, request.CustomerId, customerPolicy) })
+        {
+            batch.Execute(LedgerSql.EnsureBudget, ("@scope", scope), ("@id", id), ("@period", period));
+            int reserved = batch.Execute(
+                LedgerSql.ReserveBudget,
+                ("@scope", scope), ("@id", id), ("@period", period), ("@cost", reservedCost), ("@tokens", tokens),
+                ("@spendCap", policy.SpendCap ?? -1L), ("@tokenCap", policy.TokenCap ?? -1L));
+            if (reserved == 0)
+            {
+                string who = scope == LimitScope.Key ? "API key" : "customer";
+                return new Admission
+                {
+                    Status = AdmissionStatus.InsufficientQuota,
+                    RateLimits = limits,
+                    Reason = string.Create(CultureInfo.InvariantCulture,
+                        $"You exceeded the budget of this {who} for the current period: this request could cost up to {reservedCost} micro-USD ({tokens} tokens: prompt + max_tokens) and does not fit. Lower max_tokens, raise the budget, or wait for the next period."),
+                };
+            }
+        }
+
+        var reservation = new Reservation
+        {
+            RequestId = request.RequestId,
+            KeyId = request.KeyId,
+            CustomerId = request.CustomerId,
+            Model = request.Model!,
+            InstanceId = instanceId,
+            PriceVersion = price.Version,
+            InputMicroUsdPerMillion = price.Input,
+            OutputMicroUsdPerMillion = price.Output,
+            DiscountBasisPoints = discount,
+            PromptTokens = request.PromptTokens,
+            MaxTokens = request.MaxTokens,
+            ReservedMicroUsd = reservedCost,
+            PeriodStart = DateTimeOffset.FromUnixTimeMilliseconds(period),
+            WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(windowStart),
+            StartedAt = now,
+            BatchId = request.BatchId,
+        };
+        batch.Execute(
+            LedgerSql.InsertReservation,
+            ("@requestId", reservation.RequestId), ("@key", reservation.KeyId), ("@customer", reservation.CustomerId), ("@model", reservation.Model),
+            ("@instance", instanceId), ("@priceVersion", price.Version), ("@input", price.Input), ("@output", price.Output), ("@discount", discount),
+            ("@prompt", reservation.PromptTokens), ("@max", reservation.MaxTokens), ("@reserved", reservedCost), ("@period", period),
+            ("@window", windowStart), ("@started", now.ToUnixTimeMilliseconds()), ("@batch", request.BatchId));
+        return new Admission { Status = AdmissionStatus.Admitted, RateLimits = limits, Reservation = reservation, Idempotency = request.Idempotency };
+    }
+
+    private Admission? CheckIdempotency(LedgerBatch batch, IdempotencyClaim claim)
+    {
+        using (var reader = batch.Command(LedgerSql.SelectIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key)).ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                string hash = reader.GetString(0);
+                string? result = reader.IsDBNull(2) ? null : reader.GetString(2);
+                long created = reader.GetInt64(3);
+                if (created > (now - options.IdempotencyWindow).ToUnixTimeMilliseconds())
+                {
+                    if (!string.Equals(hash, claim.RequestHash, StringComparison.Ordinal))
+                    {
+                        return new Admission { Status = AdmissionStatus.IdempotencyConflict, Reason = "This Idempotency-Key was already used with a different request body. Use a new key for a new request." };
+                    }
+
+                    return result is null
+                        ? new Admission { Status = AdmissionStatus.IdempotencyInProgress, Reason = "A request with this Idempotency-Key is still being processed. Retry when it has finished." }
+                        : new Admission { Status = AdmissionStatus.IdempotencyReplay, StoredResult = result };
+                }
+            }
+        }
+
+        batch.Execute(LedgerSql.DeleteIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key));
+        batch.Execute(LedgerSql.InsertIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@hash", claim.RequestHash), ("@requestId", request.RequestId), ("@now", now.ToUnixTimeMilliseconds()));
+        return null;
+    }
+
+    private (Policy Key, Policy Customer) ReadPolicies(LedgerBatch batch)
+    {
+        var key = new Policy(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
+        var customer = key;
+        using var reader = batch.Command(LedgerSql.SelectPolicies, ("@key", request.KeyId), ("@customer", request.CustomerId)).ExecuteReader();
+        while (reader.Read())
+        {
+            var policy = new Policy(
+                reader.IsDBNull(1) ? options.DefaultRequestsPerMinute : reader.GetInt64(1),
+                reader.IsDBNull(2) ? options.DefaultTokensPerMinute : reader.GetInt64(2),
+                reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4));
+            if (reader.GetString(0) == LimitScope.Key)
+            {
+                key = policy;
+            }
+            else
+            {
+                customer = policy;
+            }
+        }
+
+        return (key, customer);
+    }
+
+    private PriceRow ReadPrice(LedgerBatch batch)
+    {
+        using var reader = batch.Command(LedgerSql.SelectPrice, ("@model", request.Model), ("@now", now.ToUnixTimeMilliseconds())).ExecuteReader();
+        return reader.Read()
+            ? new PriceRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3))
+            : new PriceRow(0, 0, 0, 0);
+    }
+
+    private static WindowResult Take(LedgerBatch batch, string scope, string id, long windowStart, long tokens, Policy policy)
+    {
+        batch.Execute(LedgerSql.EnsureWindow, ("@scope", scope), ("@id", id), ("@window", windowStart));
+        using (var reader = batch.Command(
+            LedgerSql.TakeFromWindow,
+            ("@scope", scope), ("@id", id), ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens),
+            ("@rpm", policy.RequestsPerMinute), ("@tpm", policy.TokensPerMinute)).ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                return new WindowResult(true, reader.GetInt64(0), reader.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute);
+            }
+        }
+
+        using var current = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
+        current.Read();
+        return new WindowResult(false, current.GetInt64(0), current.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute);
+    }
+
+    private static RateLimitState Combine(WindowResult key, WindowResult customer, long windowStart)
+    {
+        long Remaining(long limit, long used) => Math.Max(0, limit - used);
+        long remainingRequests = Remaining(key.RequestLimit, key.Requests);
+        long remainingTokens = Remaining(key.TokenLimit, key.Tokens);
+        long limitRequests = key.RequestLimit;
+        long limitTokens = key.TokenLimit;
+        if (customer.RequestLimit > 0 && Remaining(customer.RequestLimit, customer.Requests) < remainingRequests)
+        {
+            remainingRequests = Remaining(customer.RequestLimit, customer.Requests);
+            limitRequests = customer.RequestLimit;
+        }
+
+        if (customer.TokenLimit > 0 && Remaining(customer.TokenLimit, customer.Tokens) < remainingTokens)
+        {
+            remainingTokens = Remaining(customer.TokenLimit, customer.Tokens);
+            limitTokens = customer.TokenLimit;
+        }
+
+        return new RateLimitState(limitRequests, remainingRequests, limitTokens, remainingTokens,
+            DateTimeOffset.FromUnixTimeMilliseconds(windowStart) + MeteringClock.Window);
+    }
+
+    private readonly record struct Policy(long RequestsPerMinute, long TokensPerMinute, long? SpendCap, long? TokenCap);
+
+    private readonly record struct PriceRow(long Version, long Input, long Output, long BatchDiscount);
+
+    private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit);
+}

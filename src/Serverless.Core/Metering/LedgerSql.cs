@@ -1,0 +1,100 @@
+namespace Serverless.Core.Metering;
+
+/// <summary>The write path's SQL. Portable between SQLite and PostgreSQL: quoted identifiers, @parameters, ON CONFLICT, RETURNING.</summary>
+internal static class LedgerSql
+{
+    public const string SelectPolicies = """
+        SELECT "Scope", "RequestsPerMinute", "TokensPerMinute", "SpendCapMicroUsd", "TokenCap" FROM "LimitPolicies"
+        WHERE ("Scope" = 'key' AND "ScopeId" = @key) OR ("Scope" = 'customer' AND "ScopeId" = @customer)
+        """;
+
+    public const string SelectPrice = """
+        SELECT "Id", "InputMicroUsdPerMillion", "OutputMicroUsdPerMillion", "BatchDiscountBasisPoints" FROM "Prices"
+        WHERE "Model" = @model AND "EffectiveFrom" <= @now ORDER BY "EffectiveFrom" DESC, "Id" DESC LIMIT 1
+        """;
+
+    public const string EnsureWindow = """
+        INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, 0, 0)
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO NOTHING
+        """;
+
+    public const string TakeFromWindow = """
+        UPDATE "RateWindows" SET "Requests" = "Requests" + @requests, "Tokens" = "Tokens" + @tokens
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+          AND "Requests" + @requests <= @rpm AND "Tokens" + @tokens <= @tpm
+        RETURNING "Requests", "Tokens"
+        """;
+
+    public const string ReadWindow = """
+        SELECT "Requests", "Tokens" FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+        """;
+
+    public const string GiveBackWindowTokens = """
+        UPDATE "RateWindows" SET "Tokens" = "Tokens" - @tokens WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+        """;
+
+    public const string EnsureBudget = """
+        INSERT INTO "BudgetUsage" ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        VALUES (@scope, @id, @period, 0, 0, 0, 0)
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO NOTHING
+        """;
+
+    public const string ReserveBudget = """
+        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" + @cost, "ReservedTokens" = "ReservedTokens" + @tokens
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+          AND (@spendCap < 0 OR "SpentMicroUsd" + "ReservedMicroUsd" + @cost <= @spendCap)
+          AND (@tokenCap < 0 OR "SpentTokens" + "ReservedTokens" + @tokens <= @tokenCap)
+        """;
+
+    public const string SettleBudget = """
+        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
+          "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @tokens
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        """;
+
+    public const string InsertReservation = """
+        INSERT INTO "Reservations" ("RequestId", "KeyId", "CustomerId", "Model", "InstanceId", "PriceVersion", "InputMicroUsdPerMillion",
+          "OutputMicroUsdPerMillion", "DiscountBasisPoints", "PromptTokens", "MaxTokens", "ReservedMicroUsd", "PeriodStart", "WindowStart", "StartedAt", "BatchId")
+        VALUES (@requestId, @key, @customer, @model, @instance, @priceVersion, @input, @output, @discount, @prompt, @max, @reserved, @period, @window, @started, @batch)
+        """;
+
+    public const string DeleteReservation = """
+        DELETE FROM "Reservations" WHERE "RequestId" = @requestId
+        """;
+
+    public const string InsertUsage = """
+        INSERT INTO "UsageRecords" ("RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens",
+          "PriceVersion", "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId")
+        VALUES (@requestId, @key, @customer, @model, @prompt, @completion, 0, @priceVersion, @cost, @started, @ended, @outcome, @instance, @batch, NULL)
+        """;
+
+    public const string SelectUsage = """
+        SELECT "PromptTokens", "CompletionTokens", "PriceVersion", "CostMicroUsd", "Outcome" FROM "UsageRecords" WHERE "RequestId" = @requestId
+        """;
+
+    public const string SelectIdempotency = """
+        SELECT "RequestHash", "RequestId", "Result", "CreatedAt" FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "Key" = @key
+        """;
+
+    public const string DeleteIdempotency = """
+        DELETE FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "Key" = @key
+        """;
+
+    public const string InsertIdempotency = """
+        INSERT INTO "IdempotencyEntries" ("CustomerId", "Key", "RequestHash", "RequestId", "Result", "CreatedAt")
+        VALUES (@customer, @key, @hash, @requestId, NULL, @now)
+        """;
+
+    public const string CompleteIdempotency = """
+        UPDATE "IdempotencyEntries" SET "Result" = @result WHERE "CustomerId" = @customer AND "Key" = @key AND "RequestId" = @requestId
+        """;
+
+    public const string ReleaseIdempotency = """
+        DELETE FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "Key" = @key AND "RequestId" = @requestId
+        """;
+
+    public const string Heartbeat = """
+        INSERT INTO "Instances" ("InstanceId", "Machine", "ProcessId", "StartedAt", "LastSeenAt") VALUES (@instance, @machine, @pid, @started, @now)
+        ON CONFLICT ("InstanceId") DO UPDATE SET "LastSeenAt" = excluded."LastSeenAt"
+        """;
+}

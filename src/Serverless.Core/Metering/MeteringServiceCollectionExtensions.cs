@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Serverless.Core.Metering;
+
+public static class MeteringServiceCollectionExtensions
+{
+    /// <summary>The usage ledger: group-commit writer, admission and settlement, receipts, the reservation sweeper.</summary>
+    public static IServiceCollection AddMetering(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MeteringOptions>()
+            .Bind(configuration.GetSection(MeteringOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<InstanceIdentity>();
+        services.AddSingleton<LedgerConnections>();
+        services.AddSingleton<LedgerWriter>();
+        services.AddSingleton<MeteringService>();
+        services.AddSingleton<UsageReceipts>();
+        services.AddSingleton<UsageQueries>();
+        services.AddSingleton<PriceBook>();
+        services.AddSingleton<LimitPolicies>();
+        services.AddSingleton<UsageHandler>();
+        services.AddSingleton<ReceiptSecretHandler>();
+        services.AddSingleton<AdminUsageExportHandler>();
+        services.AddSingleton<AdminSetPriceHandler>();
+        services.AddSingleton<AdminListPricesHandler>();
+        services.AddSingleton<AdminSetLimitsHandler>();
+        services.AddSingleton<AdminGetLimitsHandler>();
+        services.AddSingleton<ReservationSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<ReservationSweeper>());
+        return services;
+    }
+}

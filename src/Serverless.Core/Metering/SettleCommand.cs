@@ -1,0 +1,69 @@
+namespace Serverless.Core.Metering;
+
+/// <summary>
+/// Turns a reservation into the request's one usage record: deletes the reservation (the guard against
+/// settling twice), inserts the record, moves budgets from reserved to spent, gives unused tokens back to
+/// the rate window and stores or releases the idempotent result, all in the batch's transaction.
+/// </summary>
+internal sealed class SettleCommand(SettlementRequest request, string instanceId) : LedgerCommand<Settlement>
+{
+    public override void Execute(LedgerBatch batch) => Result = Settle(batch, request, instanceId);
+
+    internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
+    {
+        var r = request.Reservation;
+        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId)) == 0)
+        {
+            return Existing(batch, r.RequestId);
+        }
+
+        bool billable = UsageOutcome.IsBillable(request.Outcome);
+        long completion = billable ? request.CompletionTokens : 0;
+        long prompt = billable ? r.PromptTokens : 0;
+        long cost = CostCalculator.CostMicroUsd(prompt, completion, r.InputMicroUsdPerMillion, r.OutputMicroUsdPerMillion, r.DiscountBasisPoints);
+        batch.Execute(
+            LedgerSql.InsertUsage,
+            ("@requestId", r.RequestId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model), ("@prompt", prompt),
+            ("@completion", completion), ("@priceVersion", r.PriceVersion), ("@cost", cost), ("@started", r.StartedAt.ToUnixTimeMilliseconds()),
+            ("@ended", request.EndedAt.ToUnixTimeMilliseconds()), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId));
+
+        long reservedTokens = r.PromptTokens + r.MaxTokens;
+        long period = r.PeriodStart.ToUnixTimeMilliseconds();
+        long window = r.WindowStart.ToUnixTimeMilliseconds();
+        foreach (var (scope, id) in new[] { (LimitScope.Key, r.KeyId), (LimitScope.Customer, r.CustomerId) })
+        {
+            batch.Execute(
+                LedgerSql.SettleBudget,
+                ("@scope", scope), ("@id", id), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
+                ("@cost", cost), ("@tokens", prompt + completion));
+            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+        }
+
+        if (request.Idempotency is { } claim)
+        {
+            if (request.IdempotentResult is { } result)
+            {
+                batch.Execute(LedgerSql.CompleteIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId), ("@result", result));
+            }
+            else
+            {
+                // The first attempt did not produce a result the client received: a retry must run for real.
+                batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId));
+            }
+        }
+
+        return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true);
+    }
+
+    private static Settlement Existing(LedgerBatch batch, string requestId)
+    {
+        using var reader = batch.Command(LedgerSql.SelectUsage, ("@requestId", requestId)).ExecuteReader();
+        if (!reader.Read())
+        {
+            // Never settled and no longer reserved: nothing to bill, and nothing here may fail the batch.
+            return new Settlement(requestId, 0, 0, 0, 0, UsageOutcome.Rejected, SettledHere: false);
+        }
+
+        return new Settlement(requestId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), SettledHere: false);
+    }
+}

@@ -1,0 +1,22 @@
+namespace Serverless.Core.Metering;
+
+/// <summary>How a reserved request ended, to be written as its usage record.</summary>
+public sealed record SettlementRequest
+{
+    public required Reservation Reservation { get; init; }
+
+    public long CompletionTokens { get; init; }
+
+    /// <summary>One of <see cref="UsageOutcome"/>.</summary>
+    public required string Outcome { get; init; }
+
+    public DateTimeOffset EndedAt { get; init; }
+
+    /// <summary>The Idempotency-Key the request came with, and the result to store for replays (completed requests only).</summary>
+    public IdempotencyClaim? Idempotency { get; init; }
+
+    public string? IdempotentResult { get; init; }
+}
+
+/// <summary>The usage record as committed (or as already committed by someone else, e.g. the sweeper).</summary>
+public sealed record Settlement(string RequestId, long PromptTokens, long CompletionTokens, long PriceVersion, long CostMicroUsd, string Outcome, bool SettledHere);
