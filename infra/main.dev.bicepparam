@@ -1,4 +1,6 @@
-// A development environment: one 4 GB instance that scales to zero, SQLite on the instance, the Phi-3 mini model.
+// A development environment: one 4 GB always-ready instance, SQLite on that instance, the Phi-3 mini model.
+// The always-ready instance keeps the SQLite ledger (and the loaded model) alive between requests; with 0 the app
+// scales to zero and a new instance starts with an empty ledger. Set 0 once the ledger is on PostgreSQL.
 // Secrets are read from environment variables when the file is compiled (by az deployment or bicep build-params),
 // so they never sit in this file or in shell history; unset variables leave the stored Key Vault secrets as they are.
 using 'main.bicep'
@@ -6,7 +8,7 @@ using 'main.bicep'
 param baseName = 'serverless'
 param environmentName = 'dev'
 param instanceMemoryMB = 4096
-param alwaysReadyInstances = 0
+param alwaysReadyInstances = 1
 param maximumInstanceCount = 1
 param maxConcurrentGenerations = 2
 param maxQueuedRequests = 8
