@@ -62,7 +62,8 @@ internal sealed partial class ModelStorageOptionsValidator : IValidateOptions<Mo
         if (options.UsesIdentity
             && (!Uri.TryCreate(options.BlobServiceUri, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || !string.IsNullOrEmpty(uri.Query)))
         {
-            errors.Add($"ModelStorage:BlobServiceUri '{options.BlobServiceUri}' must be an https URI without a query, e.g. https://<account>.blob.core.windows.net.");
+            // The value is not echoed: a query would be a SAS token, and this message reaches the logs.
+            errors.Add("ModelStorage:BlobServiceUri must be an https URI without a query, e.g. https://<account>.blob.core.windows.net.");
         }
 
         if (!string.IsNullOrWhiteSpace(options.ManagedIdentityClientId))
