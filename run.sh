@@ -37,7 +37,11 @@ export Keys__HashSecret="${Keys__HashSecret:-$(secret "$LOCAL/hash-secret")}"
 if [ ! -s "$LOCAL/admin-key" ]; then printf 'admin-%s' "$(secret "$LOCAL/.admin-random")" > "$LOCAL/admin-key"; chmod 600 "$LOCAL/admin-key"; fi
 export Admin__Key="${Admin__Key:-$(cat "$LOCAL/admin-key")}"
 export Database__ConnectionString="${Database__ConnectionString:-Data Source=$LOCAL/serverless.db}"
-export ModelStorage__BlobConnectionString="${ModelStorage__BlobConnectionString:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1;}"
+# With ModelStorage__BlobServiceUri set (Azure storage by identity, e.g. `models upload` after `az login`),
+# the Azurite connection string must stay unset: the app accepts one or the other.
+if [ -z "${ModelStorage__BlobServiceUri:-}" ]; then
+  export ModelStorage__BlobConnectionString="${ModelStorage__BlobConnectionString:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1;}"
+fi
 export ModelStorage__CacheDirectory="${ModelStorage__CacheDirectory:-$LOCAL/model-cache}"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 

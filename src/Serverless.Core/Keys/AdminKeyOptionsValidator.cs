@@ -7,6 +7,11 @@ internal sealed class AdminKeyOptionsValidator : IValidateOptions<AdminKeyOption
     public ValidateOptionsResult Validate(string? name, AdminKeyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (KeyVaultReference.IsUnresolved(options.Key))
+        {
+            return ValidateOptionsResult.Fail(KeyVaultReference.Error("Admin:Key"));
+        }
+
         return string.IsNullOrEmpty(options.Key) || options.Key.Length >= AdminKeyOptions.MinKeyLength
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"Admin:Key must be at least {AdminKeyOptions.MinKeyLength} characters when set.");

@@ -14,6 +14,10 @@ internal sealed class KeyOptionsValidator : IValidateOptions<KeyOptions>
         {
             errors.Add("Keys:HashSecret is required (at least 32 bytes, e.g. from `openssl rand -base64 48`).");
         }
+        else if (KeyVaultReference.IsUnresolved(options.HashSecret))
+        {
+            errors.Add(KeyVaultReference.Error("Keys:HashSecret"));
+        }
         else if (Encoding.UTF8.GetByteCount(options.HashSecret) < KeyOptions.MinHashSecretBytes)
         {
             errors.Add($"Keys:HashSecret must be at least {KeyOptions.MinHashSecretBytes} bytes.");

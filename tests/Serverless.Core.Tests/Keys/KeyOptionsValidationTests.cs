@@ -32,6 +32,24 @@ public sealed class KeyOptionsValidationTests
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Keys:HashSecret")]
+    [InlineData("Admin:Key")]
+    public void Start_fails_when_a_secret_is_an_unresolved_key_vault_reference(string setting)
+    {
+        // What App Service hands the app when its identity cannot read the secret: the reference text itself,
+        // which is long enough to pass a length check and must never become the HMAC key or the admin key.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Keys:HashSecret"] = KeyServices.DefaultSecret,
+            [setting] = "@Microsoft.KeyVault(SecretUri=https://kv-serverless.vault.azure.net/secrets/admin-key)",
+        };
+
+        var error = Assert.Throws<OptionsValidationException>(() => Validate(settings));
+
+        Assert.Contains($"{setting} holds an unresolved Key Vault reference", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Defaults_plus_a_hash_secret_are_enough_to_start()
     {

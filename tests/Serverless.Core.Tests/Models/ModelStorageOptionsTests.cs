@@ -52,7 +52,7 @@ public sealed class ModelStorageOptionsTests
     [Theory]
     [InlineData("ModelStorage:Container", "Models_With_Capitals")]
     [InlineData("ModelStorage:Container", "a--b")]
-    [InlineData("ModelStorage:BlobConnectionString", "")]
+    [InlineData("ModelStorage:BlobServiceUri", "not a uri")]
     [InlineData("ModelStorage:CacheDirectory", " ")]
     [InlineData("ModelStorage:DownloadParallelism", "0")]
     [InlineData("ModelStorage:UploadParallelism", "1000")]

@@ -1,0 +1,311 @@
+// The Function App on the Flex Consumption plan. It runs as the user-assigned identity for everything: the
+// deployment package, AzureWebJobsStorage, model blobs, Key Vault references and Application Insights.
+// Every app setting the app reads is listed here by name; infra tests compare this list with
+// local.settings.sample.json and check that no secret is a plain value.
+
+import { keyVaultSecretNames } from 'keyVaultSecretNames.bicep'
+
+@description('Function App name (globally unique host name).')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Resource id of the user-assigned identity.')
+param identityId string
+
+@description('Client id of the user-assigned identity.')
+param identityClientId string
+
+@description('Storage account for the deployment package, AzureWebJobsStorage and models.')
+param storageAccountName string
+
+@description('Container the deployment package is uploaded to.')
+param deploymentContainerName string
+
+@description('Container the models are in.')
+param modelsContainerName string
+
+@description('Application Insights component.')
+param applicationInsightsName string
+
+@description('Vault holding the secret settings.')
+param keyVaultName string
+
+@description('Memory of each instance in MB. 4096 for a 4-bit 3-4B model (weights plus KV cache); 2048 fits the demo model or a 0.5-1.5B model.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Instances of the HTTP group kept running (billed while idle); 0 scales to zero and accepts a cold start with a model download.')
+@minValue(0)
+@maxValue(100)
+param alwaysReadyInstances int
+
+@description('Upper bound on instances.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Concurrent HTTP requests one instance is given before the platform adds another.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int
+
+@description('.NET version of the isolated worker.')
+param dotnetVersion string
+
+@description('True: the ledger is in PostgreSQL (connection string from Key Vault). False: SQLite on the instance disk.')
+param usePostgres bool
+
+@description('Start of every issued API key (Keys:Prefix).')
+param keyPrefix string
+
+@description('Id the model is served under (ModelStorage:Models:0:Id).')
+param modelId string
+
+@description('Blob folder of the model in the models container; empty means the id.')
+param modelBlobPrefix string
+
+@description('Generations running at once on one instance (Inference:MaxConcurrentGenerations).')
+@minValue(1)
+param maxConcurrentGenerations int
+
+@description('Requests waiting for a generation slot on one instance before 429 (Inference:MaxQueuedRequests).')
+@minValue(0)
+param maxQueuedRequests int
+
+@description('Durable Task hub name, referenced by host.json as %DurableTaskHubName%.')
+param durableTaskHubName string
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: storageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
+}
+
+var blobServiceUri = storage.properties.primaryEndpoints.blob
+var vaultUri = vault.properties.vaultUri
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references resolve with this identity (the default would be a system identity, which the app lacks).
+    keyVaultReferenceIdentity: identityId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobServiceUri}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReadyInstances > 0
+          ? [
+              {
+                name: 'http'
+                instanceCount: alwaysReadyInstances
+              }
+            ]
+          : []
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: dotnetVersion
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      appSettings: [
+        // Functions host storage by identity: no connection string, no account key.
+        {
+          name: 'AzureWebJobsStorage__accountName'
+          value: storage.name
+        }
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'AzureWebJobsStorage__clientId'
+          value: identityClientId
+        }
+        // Ingestion needs an Entra token (local auth is off), so the connection string carries no usable secret.
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+          value: 'ClientId=${identityClientId};Authorization=AAD'
+        }
+        {
+          name: 'Keys__HashSecret'
+          value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.keysHashSecret}/)'
+        }
+        {
+          name: 'Keys__Prefix'
+          value: keyPrefix
+        }
+        {
+          name: 'Keys__CacheTtl'
+          value: '00:00:10'
+        }
+        {
+          name: 'Admin__Key'
+          value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.adminKey}/)'
+        }
+        {
+          name: 'Database__Provider'
+          value: usePostgres ? 'Postgres' : 'Sqlite'
+        }
+        // SQLite: /tmp is the instance's own writable disk (the package mount is read-only); see infra/README.md.
+        {
+          name: 'Database__ConnectionString'
+          value: usePostgres
+            ? '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.databaseConnectionString}/)'
+            : 'Data Source=/tmp/serverless/serverless.db'
+        }
+        {
+          name: 'Database__BusyTimeout'
+          value: '00:00:05'
+        }
+        {
+          name: 'ModelStorage__BlobServiceUri'
+          value: blobServiceUri
+        }
+        {
+          name: 'ModelStorage__ManagedIdentityClientId'
+          value: identityClientId
+        }
+        {
+          name: 'ModelStorage__Container'
+          value: modelsContainerName
+        }
+        {
+          name: 'ModelStorage__CacheDirectory'
+          value: '/tmp/serverless-models'
+        }
+        {
+          name: 'ModelStorage__DownloadParallelism'
+          value: '8'
+        }
+        {
+          name: 'ModelStorage__Models__0__Id'
+          value: modelId
+        }
+        {
+          name: 'ModelStorage__Models__0__BlobPrefix'
+          value: empty(modelBlobPrefix) ? modelId : modelBlobPrefix
+        }
+        {
+          name: 'Inference__MaxConcurrentGenerations'
+          value: string(maxConcurrentGenerations)
+        }
+        {
+          name: 'Inference__MaxQueuedRequests'
+          value: string(maxQueuedRequests)
+        }
+        {
+          name: 'Inference__QueueTimeout'
+          value: '00:00:30'
+        }
+        {
+          name: 'Inference__DefaultMaxTokens'
+          value: '1024'
+        }
+        {
+          name: 'Inference__MaxRequestBodyBytes'
+          value: '2097152'
+        }
+        {
+          name: 'Inference__RetryAfterSeconds'
+          value: '1'
+        }
+        {
+          name: 'Stripe__ApiKey'
+          value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.stripeApiKey}/)'
+        }
+        {
+          name: 'Stripe__WebhookSecret'
+          value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.stripeWebhookSecret}/)'
+        }
+        {
+          name: 'DurableTaskHubName'
+          value: durableTaskHubName
+        }
+      ]
+    }
+  }
+}
+
+// Deployments authenticate with Entra ID (az functionapp deploy with an az login), never with publishing passwords.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
