@@ -274,6 +274,42 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '1'
         }
         {
+          name: 'Metering__DefaultRequestsPerMinute'
+          value: '600'
+        }
+        {
+          name: 'Metering__DefaultTokensPerMinute'
+          value: '2000000'
+        }
+        {
+          name: 'Metering__MaxBatchSize'
+          value: '1024'
+        }
+        {
+          name: 'Metering__HeartbeatInterval'
+          value: '00:00:10'
+        }
+        {
+          name: 'Metering__DeadInstanceAfter'
+          value: '00:01:00'
+        }
+        {
+          name: 'Metering__SweepInterval'
+          value: '00:00:15'
+        }
+        {
+          name: 'Metering__OrphanReservationAfter'
+          value: '01:00:00'
+        }
+        {
+          name: 'Metering__IdempotencyWindow'
+          value: '1.00:00:00'
+        }
+        {
+          name: 'Metering__UnavailableRetryAfterSeconds'
+          value: '2'
+        }
+        {
           name: 'Stripe__ApiKey'
           value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.stripeApiKey}/)'
         }

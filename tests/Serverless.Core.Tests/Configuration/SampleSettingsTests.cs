@@ -3,6 +3,7 @@ using System.Text.Json;
 using Serverless.Core.Data;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
+using Serverless.Core.Metering;
 using Serverless.Core.Models;
 
 namespace Serverless.Core.Tests.Configuration;
@@ -17,6 +18,7 @@ public sealed class SampleSettingsTests
         (KeyOptions.SectionName, typeof(KeyOptions)),
         (AdminKeyOptions.SectionName, typeof(AdminKeyOptions)),
         (DatabaseOptions.SectionName, typeof(DatabaseOptions)),
+        (MeteringOptions.SectionName, typeof(MeteringOptions)),
     ];
 
     private static HashSet<string> SampleKeys()
