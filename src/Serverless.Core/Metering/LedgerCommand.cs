@@ -30,10 +30,13 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
     public override void Fail(Exception exception) => _completion.TrySetException(exception);
 }
 
-/// <summary>The open transaction a batch of commands runs in, with prepared commands reused across the batch.</summary>
-internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction)
+/// <summary>
+/// The open transaction a batch of commands runs in. Commands are prepared once per connection and reused by
+/// every batch on it, so the hot path does not parse SQL per request.
+/// </summary>
+internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands)
 {
-    private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DbCommand> _commands = commands;
     private int _savepoints;
 
     public DbTransaction Transaction => transaction;
@@ -44,9 +47,10 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
         {
             command = connection.CreateCommand();
             command.CommandText = sql;
-            command.Transaction = transaction;
             _commands[sql] = command;
         }
+
+        command.Transaction = transaction;
 
         command.Parameters.Clear();
         foreach (var (name, value) in parameters)
@@ -79,14 +83,4 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
     public void RollbackTo(string savepoint) => transaction.Rollback(savepoint);
 
     public void Release(string savepoint) => transaction.Release(savepoint);
-
-    public void DisposeCommands()
-    {
-        foreach (var command in _commands.Values)
-        {
-            command.Dispose();
-        }
-
-        _commands.Clear();
-    }
 }

@@ -17,6 +17,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ILogger<LedgerWriter> _logger;
     private readonly int _maxBatch;
     private readonly Task _loop;
+    private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private DbConnection? _connection;
     private long _commits;
     private long _commands;
@@ -50,7 +51,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
-        _connection?.Dispose();
+        ResetConnection();
     }
 
     private async Task RunAsync()
@@ -76,8 +77,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogBatchFailed(_logger, ex, batch.Count);
-                _connection?.Dispose();
-                _connection = null;
+                ResetConnection();
                 var failure = new LedgerUnavailableException("The usage ledger could not be written.", ex);
                 foreach (var command in batch)
                 {
@@ -93,20 +93,26 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     {
         _connection ??= _connections.OpenForWriting();
         using var transaction = _connection.BeginTransaction();
-        var batch = new LedgerBatch(_connection, transaction);
-        try
+        var batch = new LedgerBatch(_connection, transaction, _prepared);
+        foreach (var command in commands)
         {
-            foreach (var command in commands)
-            {
-                command.Execute(batch);
-            }
+            command.Execute(batch);
+        }
 
-            transaction.Commit();
-        }
-        finally
+        transaction.Commit();
+    }
+
+    // After a failure the connection may be broken; start over with a fresh one and freshly prepared commands.
+    private void ResetConnection()
+    {
+        foreach (var command in _prepared.Values)
         {
-            batch.DisposeCommands();
+            command.Dispose();
         }
+
+        _prepared.Clear();
+        _connection?.Dispose();
+        _connection = null;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger batch of {Count} commands failed and was rolled back")]
