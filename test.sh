@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up and runs every test project. The tests start what they need themselves (Azurite on free ports,
-# SQLite files in temp folders); this script installs it. Ends with one line: "N passed, N failed, N skipped".
+# Sets up and runs every test project. The tests start most of what they need themselves (Azurite on free
+# ports, SQLite files in temp folders); this script installs it, and starts one private PostgreSQL cluster
+# for the whole run (tests/Shared/postgres.sh; the tests find it through SERVERLESS_TEST_POSTGRES and create
+# a database each). Works as root (CI) and as a normal user. Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -12,11 +14,32 @@ if [ ! -x node_modules/.bin/azurite ]; then
   npm ci --no-audit --no-fund --loglevel=error || exit 1
 fi
 
+# PostgreSQL 15 comes with this machine kind (Debian); install it where it does not.
+if [ -z "${PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+    || { echo "PostgreSQL is required (apt-get install -y postgresql)" >&2; exit 1; }
+fi
+
 if ! dotnet build Serverless.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
   echo "0 passed, 1 failed"
   exit 1
 fi
+
+PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/serverless-pg.XXXXXX")"
+stop_postgres() { bash tests/Shared/postgres.sh stop "$PG_DIR"; }
+trap stop_postgres EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+pg_started=$(date +%s%N)
+# $$: should this script be killed outright, the cluster stops itself once it is gone.
+if ! SERVERLESS_TEST_POSTGRES="$(bash tests/Shared/postgres.sh start "$PG_DIR" $$)"; then
+  echo "PostgreSQL did not start"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export SERVERLESS_TEST_POSTGRES
+echo "PostgreSQL test server on $(printf '%s' "$SERVERLESS_TEST_POSTGRES" | grep -o 'Port=[0-9]*'), ready in $((($(date +%s%N) - pg_started) / 1000000)) ms"
 
 RESULTS="$PWD/TestResults"
 rm -rf "$RESULTS"

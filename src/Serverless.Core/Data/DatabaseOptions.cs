@@ -7,14 +7,28 @@ public sealed class DatabaseOptions
 
     public const string SqliteProvider = "Sqlite";
 
-    /// <summary>Only "Sqlite" today; PostgreSQL arrives with the ledger work.</summary>
+    public const string PostgresProvider = "Postgres";
+
+    /// <summary>
+    /// "Sqlite" (default: one file, fine for one host) or "Postgres" (several instances sharing one
+    /// database). Case-insensitive. Both run the same migrations.
+    /// </summary>
     public string Provider { get; set; } = SqliteProvider;
 
+    /// <summary>
+    /// A SQLite connection string ("Data Source=path") or an Npgsql one
+    /// ("Host=...;Port=...;Database=...;Username=...;Password=...").
+    /// </summary>
     public string ConnectionString { get; set; } = "Data Source=.local/serverless.db";
 
     /// <summary>
     /// How long a SQLite connection waits for another writer's lock before failing with SQLITE_BUSY.
-    /// Several host processes (serve + admin CLI) may share one file.
+    /// Several host processes (serve + admin CLI) may share one file. Not used with PostgreSQL, whose
+    /// writers wait on row locks anyway.
     /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    internal bool UsesPostgres => string.Equals(Provider, PostgresProvider, StringComparison.OrdinalIgnoreCase);
+
+    internal bool UsesSqlite => string.Equals(Provider, SqliteProvider, StringComparison.OrdinalIgnoreCase);
 }

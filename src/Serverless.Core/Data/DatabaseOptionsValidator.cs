@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Serverless.Core.Data;
 
@@ -10,16 +11,21 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
 
-        if (!string.Equals(options.Provider, DatabaseOptions.SqliteProvider, StringComparison.OrdinalIgnoreCase))
+        if (!options.UsesSqlite && !options.UsesPostgres)
         {
-            errors.Add($"Database:Provider '{options.Provider}' is not supported; use '{DatabaseOptions.SqliteProvider}'.");
+            errors.Add($"Database:Provider '{options.Provider}' is not supported; use " +
+                $"'{DatabaseOptions.SqliteProvider}' or '{DatabaseOptions.PostgresProvider}'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             errors.Add("Database:ConnectionString is required.");
         }
-        else
+        else if (options.UsesPostgres)
+        {
+            ValidatePostgres(options.ConnectionString, errors);
+        }
+        else if (options.UsesSqlite)
         {
             try
             {
@@ -37,5 +43,26 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidatePostgres(string connectionString, List<string> errors)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
+        {
+            // Never echo the string itself: it usually carries a password.
+            errors.Add($"Database:ConnectionString is not a valid PostgreSQL connection string: {ex.Message}");
+            return;
+        }
+
+        // A SQLite string left in place after switching the provider parses, but names no server.
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            errors.Add("Database:ConnectionString for PostgreSQL must name a Host.");
+        }
     }
 }

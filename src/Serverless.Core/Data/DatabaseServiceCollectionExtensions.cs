@@ -1,15 +1,24 @@
+using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Serverless.Core.Data;
 
 public static class DatabaseServiceCollectionExtensions
 {
+    // Any fixed 64-bit key; it only has to differ from other advisory locks the application takes.
+    private const string LockMigrations = "SELECT pg_advisory_lock(5366097611473715561)";
+    private const string UnlockMigrations = "SELECT pg_advisory_unlock(5366097611473715561)";
+
     /// <summary>
     /// Registers <see cref="DatabaseOptions"/> (section "Database", validated at start) and a singleton
     /// <see cref="IDbContextFactory{TContext}"/> for <see cref="ServerlessDbContext"/>. Any
@@ -36,8 +45,10 @@ public static class DatabaseServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Brings the database to the latest migration. Call once at start, before serving requests; it also
-    /// creates the folder of a SQLite file and switches the file to WAL so readers never wait on the writer.
+    /// Brings the database to the latest migration. Call once at start, before serving requests. For SQLite
+    /// it also creates the folder of the file and switches the file to WAL so readers never wait on the
+    /// writer. For PostgreSQL it creates the database if it is missing, and instances starting together
+    /// take turns, so each migration is applied once.
     /// </summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
@@ -45,14 +56,41 @@ public static class DatabaseServiceCollectionExtensions
 
         var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServerlessDbContext).FullName!);
-        var dataSource = EnsureSqliteFolder(options.ConnectionString);
-
         var factory = services.GetRequiredService<IDbContextFactory<ServerlessDbContext>>();
-        await using var db = await factory.CreateDbContextAsync(cancellationToken);
 
-        // journal_mode=WAL is stored in the file, so setting it once here covers every later connection.
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        if (options.UsesPostgres)
+        {
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            await MigratePostgresAsync(db, logger, DescribePostgres(options.ConnectionString), cancellationToken);
+        }
+        else
+        {
+            var dataSource = EnsureSqliteFolder(options.ConnectionString);
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
 
+            // journal_mode=WAL is stored in the file, so setting it once here covers every later connection.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+            await ApplyPendingMigrationsAsync(db, logger, dataSource, cancellationToken);
+        }
+    }
+
+    internal static void Configure(DbContextOptionsBuilder builder, DatabaseOptions options)
+    {
+        var migrationsAssembly = typeof(ServerlessDbContext).Assembly.GetName().Name;
+        if (options.UsesPostgres)
+        {
+            builder.UseNpgsql(options.ConnectionString, npgsql => npgsql.MigrationsAssembly(migrationsAssembly));
+        }
+        else
+        {
+            builder.UseSqlite(options.ConnectionString, sqlite => sqlite.MigrationsAssembly(migrationsAssembly));
+            builder.AddInterceptors(new SqliteBusyTimeoutInterceptor(options.BusyTimeout));
+        }
+    }
+
+    private static async Task ApplyPendingMigrationsAsync(
+        ServerlessDbContext db, ILogger logger, string dataSource, CancellationToken cancellationToken)
+    {
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count == 0)
         {
@@ -64,11 +102,59 @@ public static class DatabaseServiceCollectionExtensions
         await db.Database.MigrateAsync(cancellationToken);
     }
 
-    internal static void Configure(DbContextOptionsBuilder builder, DatabaseOptions options)
+    // EF Core's own PostgreSQL migration lock (LOCK TABLE on the history table) lasts one migration's
+    // transaction, but EF reads the history only once: an instance that gets the lock between another's two
+    // migrations applies the second again and fails ("relation already exists"). A session-level advisory
+    // lock held around the whole run makes instances take turns; the later one then finds nothing to do.
+    private static async Task MigratePostgresAsync(
+        ServerlessDbContext db, ILogger logger, string dataSource, CancellationToken cancellationToken)
     {
-        builder.UseSqlite(options.ConnectionString, sqlite =>
-            sqlite.MigrationsAssembly(typeof(ServerlessDbContext).Assembly.GetName().Name));
-        builder.AddInterceptors(new SqliteBusyTimeoutInterceptor(options.BusyTimeout));
+        var creator = db.GetService<IRelationalDatabaseCreator>();
+        if (!await creator.ExistsAsync(cancellationToken))
+        {
+            try
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                // Another instance created it first.
+            }
+        }
+
+        // The lock belongs to the session, so keep one connection open from lock to unlock.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(LockMigrations, cancellationToken);
+            try
+            {
+                await ApplyPendingMigrationsAsync(db, logger, dataSource, cancellationToken);
+            }
+            finally
+            {
+                // Closing alone would not do: a pooled connection keeps its session, and the lock, until reused.
+                try
+                {
+                    await db.Database.ExecuteSqlRawAsync(UnlockMigrations, CancellationToken.None);
+                }
+                catch (DbException)
+                {
+                    // The connection broke, and its session ended: the lock went with it. Keep the first error.
+                }
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    // For logs: where the database is, without the password.
+    private static string DescribePostgres(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return string.Create(CultureInfo.InvariantCulture, $"postgres://{builder.Host}:{builder.Port}/{builder.Database}");
     }
 
     // SQLite creates the file but not its folder; the default ".local/serverless.db" must work on a fresh clone.

@@ -17,6 +17,10 @@ public sealed class ServerlessDbContext(DbContextOptions<ServerlessDbContext> op
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
+        // PostgreSQL's own convention, stated here so the model carries it under SQLite too: migrations are
+        // generated against SQLite, and without it their snapshot would lack it, so on PostgreSQL every
+        // generated key would count as a pending model change and Migrate would refuse to run.
+        modelBuilder.UseIdentityByDefaultColumns();
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(ServerlessDbContext).Assembly);
     }
 

@@ -2,16 +2,21 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
+using Serverless.Core.Data;
 using Serverless.Core.Keys;
+using Serverless.Core.Tests.Data;
 
 namespace Serverless.Core.Tests.Keys;
 
-public sealed class ApiKeyServiceTests : IDisposable
+/// <summary>Runs on both providers: <see cref="Sqlite"/> and <see cref="Postgres"/>.</summary>
+public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
 {
-    private readonly TempDatabase _database = new();
     private readonly FakeTimeProvider _clock = KeyServices.NewClock();
+    private TestDatabase _database = null!;
 
-    public void Dispose() => _database.Dispose();
+    public async Task InitializeAsync() => _database = await TestDatabase.CreateAsync(provider);
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
 
     [Fact]
     public async Task Created_key_authenticates_as_its_customer_and_scope()
@@ -62,16 +67,15 @@ public sealed class ApiKeyServiceTests : IDisposable
     [Fact]
     public async Task Checksum_failures_never_reach_a_database_that_does_not_exist()
     {
-        // Pointing the service at a folder that does not exist proves the same as counting commands,
-        // without trusting the counter: any database access would throw.
+        // Removing the database proves the same as counting commands, without trusting the counter:
+        // any database access would throw.
         await using var services = await KeyServices.StartAsync(_database, _clock);
         var key = (await services.Keys.CreateAsync("acme", "ci", null, null, default)).Key;
-        _database.Dispose();
+        await _database.DeleteAsync();
 
         var result = await services.Keys.AuthenticateAsync($"Bearer {Replace(key, key.Length - 1, key[^1] == 'x' ? 'y' : 'x')}", default);
 
         Assert.Equal(KeyAuthFailure.BadChecksum, result.Failure);
-        Directory.CreateDirectory(_database.Folder); // so Dispose can remove it again
     }
 
     [Theory]
@@ -200,11 +204,11 @@ public sealed class ApiKeyServiceTests : IDisposable
             Assert.Equal(expected, stored.Hash);
         }
 
-        var fileText = Encoding.ASCII.GetString(_database.ReadAllBytes());
+        var storedText = await _database.ReadStoredTextAsync();
         var secret = created.Key.Split('-')[^2];
-        Assert.Contains(created.Info.KeyId, fileText, StringComparison.Ordinal);
-        Assert.DoesNotContain(secret, fileText, StringComparison.Ordinal);
-        Assert.DoesNotContain(created.Key, fileText, StringComparison.Ordinal);
+        Assert.Contains(created.Info.KeyId, storedText, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, storedText, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.Key, storedText, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -384,4 +388,8 @@ public sealed class ApiKeyServiceTests : IDisposable
         (chars[index + offset], chars[index + offset + 1]) = (chars[index + offset + 1], chars[index + offset]);
         return new string(chars);
     }
+
+    public sealed class Sqlite() : ApiKeyServiceTests(DatabaseOptions.SqliteProvider);
+
+    public sealed class Postgres() : ApiKeyServiceTests(DatabaseOptions.PostgresProvider);
 }

@@ -6,12 +6,13 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Core.Data;
 using Serverless.Core.Keys;
+using Serverless.Core.Tests.Data;
 
 namespace Serverless.Core.Tests.Keys;
 
 /// <summary>
 /// One service instance as the host wires it (AddDatabase + AddApiKeys, validated, migrated) over a real
-/// SQLite file, with a controllable clock and a record of database activity.
+/// SQLite file or PostgreSQL database, with a controllable clock and a record of database activity.
 /// </summary>
 internal sealed class KeyServices : IAsyncDisposable
 {
@@ -32,14 +33,15 @@ internal sealed class KeyServices : IAsyncDisposable
     public IServiceProvider Services => _provider;
 
     public static Task<KeyServices> StartAsync(
-        TempDatabase database,
+        TestDatabase database,
         TimeProvider time,
         string hashSecret = DefaultSecret,
         TimeSpan? cacheTtl = null,
         string? adminKey = null) =>
-        StartAsync(database.ConnectionString, time, hashSecret, cacheTtl, adminKey);
+        StartAsync(database.Provider, database.ConnectionString, time, hashSecret, cacheTtl, adminKey);
 
     public static async Task<KeyServices> StartAsync(
+        string databaseProvider,
         string connectionString,
         TimeProvider time,
         string hashSecret = DefaultSecret,
@@ -48,6 +50,7 @@ internal sealed class KeyServices : IAsyncDisposable
     {
         var settings = new Dictionary<string, string?>
         {
+            ["Database:Provider"] = databaseProvider,
             ["Database:ConnectionString"] = connectionString,
             ["Keys:HashSecret"] = hashSecret,
             ["Keys:CacheTtl"] = (cacheTtl ?? TimeSpan.FromSeconds(10)).ToString("c"),

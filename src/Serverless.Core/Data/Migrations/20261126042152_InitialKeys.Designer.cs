@@ -22,49 +22,38 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>
                 {
                     b.Property<string>("KeyId")
-                        .HasMaxLength(12)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(12);
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long?>("ExpiresAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("ExpiresAt");
 
                     b.Property<byte[]>("Hash")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("BLOB");
+                        .HasMaxLength(32);
 
                     b.Property<string>("LastFour")
                         .IsRequired()
-                        .HasMaxLength(4)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(4);
 
-                    b.Property<long?>("LastUsedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("LastUsedAt");
 
                     b.Property<string>("ModelScope")
-                        .HasMaxLength(4000)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(4000);
 
                     b.Property<string>("Name")
                         .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(100);
 
                     b.Property<string>("Prefix")
                         .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(16);
 
-                    b.Property<long?>("RevokedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("RevokedAt");
 
                     b.HasKey("KeyId");
 
@@ -76,19 +65,15 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Keys.Customer", b =>
                 {
                     b.Property<string>("Id")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
-                    b.Property<bool>("Disabled")
-                        .HasColumnType("INTEGER");
+                    b.Property<bool>("Disabled");
 
                     b.Property<string>("Name")
                         .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(200);
 
                     b.HasKey("Id");
 

@@ -14,10 +14,10 @@ namespace Serverless.Core.Data.Migrations
                 name: "Customers",
                 columns: table => new
                 {
-                    Id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
-                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
-                    Disabled = table.Column<bool>(type: "INTEGER", nullable: false)
+                    Id = table.Column<string>(maxLength: 64, nullable: false),
+                    Name = table.Column<string>(maxLength: 200, nullable: false),
+                    CreatedAt = table.Column<long>(nullable: false),
+                    Disabled = table.Column<bool>(nullable: false)
                 },
                 constraints: table =>
                 {
@@ -28,17 +28,17 @@ namespace Serverless.Core.Data.Migrations
                 name: "ApiKeys",
                 columns: table => new
                 {
-                    KeyId = table.Column<string>(type: "TEXT", maxLength: 12, nullable: false),
-                    CustomerId = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    Name = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
-                    Hash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false),
-                    Prefix = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
-                    LastFour = table.Column<string>(type: "TEXT", maxLength: 4, nullable: false),
-                    ModelScope = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true),
-                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
-                    ExpiresAt = table.Column<long>(type: "INTEGER", nullable: true),
-                    RevokedAt = table.Column<long>(type: "INTEGER", nullable: true),
-                    LastUsedAt = table.Column<long>(type: "INTEGER", nullable: true)
+                    KeyId = table.Column<string>(maxLength: 12, nullable: false),
+                    CustomerId = table.Column<string>(maxLength: 64, nullable: false),
+                    Name = table.Column<string>(maxLength: 100, nullable: false),
+                    Hash = table.Column<byte[]>(maxLength: 32, nullable: false),
+                    Prefix = table.Column<string>(maxLength: 16, nullable: false),
+                    LastFour = table.Column<string>(maxLength: 4, nullable: false),
+                    ModelScope = table.Column<string>(maxLength: 4000, nullable: true),
+                    CreatedAt = table.Column<long>(nullable: false),
+                    ExpiresAt = table.Column<long>(nullable: true),
+                    RevokedAt = table.Column<long>(nullable: true),
+                    LastUsedAt = table.Column<long>(nullable: true)
                 },
                 constraints: table =>
                 {

@@ -2,6 +2,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using Serverless.Core.Data;
 
 #nullable disable
@@ -14,54 +15,45 @@ namespace Serverless.Core.Data.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+            modelBuilder
+                .HasAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn)
+                .HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>
                 {
                     b.Property<string>("KeyId")
-                        .HasMaxLength(12)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(12);
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long?>("ExpiresAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("ExpiresAt");
 
                     b.Property<byte[]>("Hash")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("BLOB");
+                        .HasMaxLength(32);
 
                     b.Property<string>("LastFour")
                         .IsRequired()
-                        .HasMaxLength(4)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(4);
 
-                    b.Property<long?>("LastUsedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("LastUsedAt");
 
                     b.Property<string>("ModelScope")
-                        .HasMaxLength(4000)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(4000);
 
                     b.Property<string>("Name")
                         .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(100);
 
                     b.Property<string>("Prefix")
                         .IsRequired()
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(16);
 
-                    b.Property<long?>("RevokedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("RevokedAt");
 
                     b.HasKey("KeyId");
 
@@ -73,19 +65,15 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Keys.Customer", b =>
                 {
                     b.Property<string>("Id")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
-                    b.Property<bool>("Disabled")
-                        .HasColumnType("INTEGER");
+                    b.Property<bool>("Disabled");
 
                     b.Property<string>("Name")
                         .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(200);
 
                     b.HasKey("Id");
 
