@@ -34,7 +34,7 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// The open transaction a batch of commands runs in. Commands are prepared once per connection and reused by
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
-internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands)
+internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, int commandTimeoutSeconds = 30)
 {
     private readonly Dictionary<string, DbCommand> _commands = commands;
     private int _savepoints;
@@ -47,6 +47,7 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
         {
             command = connection.CreateCommand();
             command.CommandText = sql;
+            command.CommandTimeout = commandTimeoutSeconds;
             _commands[sql] = command;
         }
 
@@ -58,12 +59,16 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
             var parameter = command.CreateParameter();
             parameter.ParameterName = name;
             parameter.Value = value ?? DBNull.Value;
-            parameter.DbType = value switch
+            if (value is not null)
             {
-                string => DbType.String,
-                int => DbType.Int32,
-                _ => DbType.Int64,
-            };
+                // A typed null would be wrong for some column on PostgreSQL; untyped, the server infers it.
+                parameter.DbType = value switch
+                {
+                    string => DbType.String,
+                    int => DbType.Int32,
+                    _ => DbType.Int64,
+                };
+            }
             command.Parameters.Add(parameter);
         }
 

@@ -1,43 +1,78 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Serverless.Core.Data;
 
 namespace Serverless.Core.Metering;
 
 /// <summary>
-/// Raw connections for the ledger's write path. The schema belongs to EF Core migrations; the hot path
-/// writes with prepared SQL that runs unchanged on SQLite and PostgreSQL (quoted identifiers, @parameters,
-/// ON CONFLICT, RETURNING, savepoints).
+/// Raw connections for the ledger's write path and reports. The schema belongs to EF Core migrations; the hot
+/// path writes with prepared SQL that runs unchanged on SQLite and PostgreSQL (quoted identifiers,
+/// @parameters, ON CONFLICT, RETURNING, savepoints).
 /// </summary>
-public sealed class LedgerConnections(IOptions<DatabaseOptions> options)
+public sealed class LedgerConnections : IDisposable
 {
-    private readonly DatabaseOptions _options = options.Value;
+    private readonly DatabaseOptions _options;
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly string _sqlite = string.Empty;
 
-    public bool IsSqlite => string.Equals(_options.Provider, DatabaseOptions.SqliteProvider, StringComparison.OrdinalIgnoreCase);
+    public LedgerConnections(IOptions<DatabaseOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        if (_options.UsesPostgres)
+        {
+            _postgres = NpgsqlDataSource.Create(_options.ConnectionString);
+        }
+        else
+        {
+            // Microsoft.Data.Sqlite retries a busy database until the command timeout; make that the busy timeout,
+            // so a locked database fails a batch after BusyTimeout rather than after 30 s.
+            _sqlite = new SqliteConnectionStringBuilder(_options.ConnectionString)
+            {
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds)),
+            }.ToString();
+        }
+    }
+
+    public bool IsSqlite => _postgres is null;
+
+    /// <summary>How long one ledger statement may wait (for a lock, mostly) before its batch fails.</summary>
+    public int CommandTimeoutSeconds => Math.Max(1, (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds));
+
+    /// <summary>
+    /// Failures worth retrying the whole batch for: PostgreSQL deadlocks and serialization failures between
+    /// instances whose batches touch the same customers in another order.
+    /// </summary>
+    public static bool IsTransient(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 
     /// <summary>An open connection for reads (reports); on SQLite in WAL mode readers never wait for the writer.</summary>
     public DbConnection OpenForReading()
     {
-        if (!IsSqlite)
+        if (_postgres is not null)
         {
-            throw new NotSupportedException($"Database provider '{_options.Provider}' is not supported by the ledger.");
+            return _postgres.OpenConnection();
         }
 
-        var connection = new SqliteConnection(_options.ConnectionString);
+        var connection = new SqliteConnection(_sqlite);
         connection.Open();
         return connection;
     }
 
-    /// <summary>An open connection set up for durable writes: on SQLite, synchronous=FULL (every commit is fsynced).</summary>
+    /// <summary>
+    /// An open connection set up for durable writes: on SQLite synchronous=FULL (every commit is fsynced); on
+    /// PostgreSQL the server's synchronous_commit (on by default) does the same.
+    /// </summary>
     public DbConnection OpenForWriting()
     {
-        if (!IsSqlite)
+        if (_postgres is not null)
         {
-            throw new NotSupportedException($"Database provider '{_options.Provider}' is not supported by the ledger.");
+            return _postgres.OpenConnection();
         }
 
-        var connection = new SqliteConnection(_options.ConnectionString);
+        var connection = new SqliteConnection(_sqlite);
         try
         {
             connection.Open();
@@ -52,4 +87,6 @@ public sealed class LedgerConnections(IOptions<DatabaseOptions> options)
             throw;
         }
     }
+
+    public void Dispose() => _postgres?.Dispose();
 }

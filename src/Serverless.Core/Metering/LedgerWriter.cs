@@ -66,7 +66,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
             try
             {
-                ExecuteBatch(batch);
+                ExecuteWithRetries(batch);
                 Interlocked.Increment(ref _commits);
                 Interlocked.Add(ref _commands, batch.Count);
                 foreach (var command in batch)
@@ -89,11 +89,28 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
+    private void ExecuteWithRetries(List<LedgerCommand> commands)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                ExecuteBatch(commands);
+                return;
+            }
+            catch (Exception ex) when (attempt < MaxAttempts && LedgerConnections.IsTransient(ex))
+            {
+                LogBatchRetried(_logger, ex, commands.Count, attempt);
+                ResetConnection();
+            }
+        }
+    }
+
     private void ExecuteBatch(List<LedgerCommand> commands)
     {
         _connection ??= _connections.OpenForWriting();
         using var transaction = _connection.BeginTransaction();
-        var batch = new LedgerBatch(_connection, transaction, _prepared);
+        var batch = new LedgerBatch(_connection, transaction, _prepared, _connections.CommandTimeoutSeconds);
         foreach (var command in commands)
         {
             command.Execute(batch);
@@ -114,6 +131,11 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _connection?.Dispose();
         _connection = null;
     }
+
+    private const int MaxAttempts = 3;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger batch of {Count} commands hit a transient conflict (attempt {Attempt}); retrying")]
+    private static partial void LogBatchRetried(ILogger logger, Exception exception, int count, int attempt);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger batch of {Count} commands failed and was rolled back")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);

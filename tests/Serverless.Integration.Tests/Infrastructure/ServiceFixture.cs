@@ -17,7 +17,7 @@ namespace Serverless.Integration.Tests.Infrastructure;
 /// model uploaded to blob storage under several ids: "demo" (shared, warm after first use), "cold-*" (one
 /// test each, to observe first loads), "broken" (corrupted by its test) and "local-demo" (a local folder).
 /// </summary>
-public sealed class ServiceFixture : IAsyncLifetime
+public class ServiceFixture : IAsyncLifetime
 {
     public static readonly string[] ColdModels = ["cold-single-flight", "cold-reuse"];
 
@@ -43,17 +43,29 @@ public sealed class ServiceFixture : IAsyncLifetime
 
     public AzuriteFixture Azurite => _azurite;
 
+    /// <summary>"Sqlite" or "Postgres": the ledger and key store the host runs on.</summary>
+    public virtual string Provider => DatabaseOptions.SqliteProvider;
+
+    /// <summary>The host's database connection string; a SQLite file in the fixture's folder by default.</summary>
+    protected virtual Task<string> CreateDatabaseAsync() => Task.FromResult($"Data Source={Path.Combine(Root, "serverless.db")}");
+
+    protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
+
+    public string DatabaseConnectionString { get; private set; } = string.Empty;
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
         Directory.CreateDirectory(Root);
         DemoModelWriter.Write(DemoFolder);
+        DatabaseConnectionString = await CreateDatabaseAsync();
 
         var settings = new Dictionary<string, string?>
         {
             ["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)),
             ["Admin:Key"] = AdminKey,
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(Root, "serverless.db")}",
+            ["Database:Provider"] = Provider,
+            ["Database:ConnectionString"] = DatabaseConnectionString,
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
             ["ModelStorage:CacheDirectory"] = Path.Combine(Root, "cache"),
             ["Database:BusyTimeout"] = "00:00:01",
@@ -94,6 +106,7 @@ public sealed class ServiceFixture : IAsyncLifetime
         }
 
         await _azurite.DisposeAsync();
+        await DropDatabaseAsync();
         try
         {
             Directory.Delete(Root, recursive: true);
@@ -129,8 +142,37 @@ public sealed class ServiceFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The same host on a private PostgreSQL database (the multi-instance deployment's ledger).</summary>
+public sealed class PostgresServiceFixture : ServiceFixture
+{
+    private Serverless.Testing.PostgresDatabase? _database;
+
+    public override string Provider => DatabaseOptions.PostgresProvider;
+
+    protected override async Task<string> CreateDatabaseAsync()
+    {
+        var server = await Serverless.Testing.PostgresServer.GetAsync();
+        _database = await server.CreateDatabaseAsync();
+        return _database.ConnectionString;
+    }
+
+    protected override async Task DropDatabaseAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 {
     public const string Name = "service";
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresServiceTestGroup : ICollectionFixture<PostgresServiceFixture>
+{
+    public const string Name = "service-postgres";
 }

@@ -6,9 +6,15 @@ using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests.Service;
 
-[Collection(ServiceTestGroup.Name)]
-public sealed class BudgetTests(ServiceFixture service)
+/// <summary>Budgets hold under concurrency on both ledger providers.</summary>
+public abstract class BudgetTests(ServiceFixture service)
 {
+    [Collection(ServiceTestGroup.Name)]
+    public sealed class Sqlite(ServiceFixture service) : BudgetTests(service);
+
+    [Collection(PostgresServiceTestGroup.Name)]
+    public sealed class Postgres(PostgresServiceFixture service) : BudgetTests(service);
+
     private const string Body = """{"model":"demo","prompt":"The old house by the river","max_tokens":16,"temperature":0}""";
 
     [Fact]

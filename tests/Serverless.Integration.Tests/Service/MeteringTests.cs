@@ -12,13 +12,19 @@ using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests.Service;
 
-[Collection(ServiceTestGroup.Name)]
-public sealed class MeteringTests(ServiceFixture service)
+/// <summary>The ledger's behaviour, on both providers.</summary>
+public abstract class MeteringTests(ServiceFixture service)
 {
+    [Collection(ServiceTestGroup.Name)]
+    public sealed class Sqlite(ServiceFixture service) : MeteringTests(service);
+
+    [Collection(PostgresServiceTestGroup.Name)]
+    public sealed class Postgres(PostgresServiceFixture service) : MeteringTests(service);
+
     private static string Completion(int maxTokens, bool stream = false, string prompt = "The old house by the river") =>
         $$"""{"model":"demo","prompt":"{{prompt}}","max_tokens":{{maxTokens}},"temperature":0,"stream":{{(stream ? "true" : "false")}}{{(stream ? ",\"stream_options\":{\"include_usage\":true}" : "")}}}""";
 
-    private async Task<UsageRecord> RecordOf(string requestId)
+    protected async Task<UsageRecord> RecordOf(string requestId)
     {
         await using var db = service.Database();
         return await db.Set<UsageRecord>().SingleAsync(r => r.RequestId == requestId);
@@ -333,44 +339,7 @@ public sealed class MeteringTests(ServiceFixture service)
         Assert.Equal(ExpectedCost(40, 0), budget.SpentMicroUsd);
     }
 
-    [Fact]
-    public async Task While_the_database_is_locked_requests_fail_cleanly_with_503_and_the_service_recovers()
-    {
-        var options = service.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        using var client = service.CreateClient();
-        int before;
-        await using (var db = service.Database())
-        {
-            before = await db.Set<UsageRecord>().CountAsync();
-        }
-
-        await using (var locker = new SqliteConnection(options.ConnectionString))
-        {
-            await locker.OpenAsync();
-            await using (var begin = locker.CreateCommand())
-            {
-                begin.CommandText = "BEGIN EXCLUSIVE;";
-                await begin.ExecuteNonQueryAsync();
-            }
-
-            using var refused = await client.PostJsonAsync("/v1/completions", Completion(3));
-            var error = await refused.ReadErrorAsync(503);
-            Assert.Equal("ledger_unavailable", error.GetProperty("code").GetString());
-            Assert.True(refused.Headers.Contains("Retry-After"));
-
-            await using var rollback = locker.CreateCommand();
-            rollback.CommandText = "ROLLBACK;";
-            await rollback.ExecuteNonQueryAsync();
-        }
-
-        using var recovered = await client.PostJsonAsync("/v1/completions", Completion(3));
-        Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
-        await using var after = service.Database();
-        Assert.Equal(before + 1, await after.Set<UsageRecord>().CountAsync());
-        Assert.False(await after.Set<Reservation>().AnyAsync(r => r.InstanceId == service.Services.GetRequiredService<InstanceIdentity>().InstanceId));
-    }
-
-    private static async Task<string> ReceiptSecret(HttpClient client) =>
+    internal static async Task<string> ReceiptSecret(HttpClient client) =>
         (await (await client.GetAsync("/v1/usage/receipt_secret")).ReadJsonAsync()).GetProperty("secret").GetString()!;
 
     // What the README tells customers to do: HMAC-SHA256 of the text before ";signature=" with their secret.

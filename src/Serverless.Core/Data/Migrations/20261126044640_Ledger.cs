@@ -1,4 +1,5 @@
 ﻿using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
@@ -80,7 +81,8 @@ namespace Serverless.Core.Data.Migrations
                 columns: table => new
                 {
                     Id = table.Column<long>(nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
+                        .Annotation("Sqlite:Autoincrement", true)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Model = table.Column<string>(maxLength: 128, nullable: false),
                     InputMicroUsdPerMillion = table.Column<long>(nullable: false),
                     OutputMicroUsdPerMillion = table.Column<long>(nullable: false),
@@ -139,7 +141,8 @@ namespace Serverless.Core.Data.Migrations
                 columns: table => new
                 {
                     Id = table.Column<long>(nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
+                        .Annotation("Sqlite:Autoincrement", true)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     RequestId = table.Column<string>(maxLength: 64, nullable: false),
                     KeyId = table.Column<string>(maxLength: 32, nullable: false),
                     CustomerId = table.Column<string>(maxLength: 64, nullable: false),

@@ -83,27 +83,20 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.BudgetUsage", b =>
                 {
                     b.Property<string>("Scope")
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(16);
 
                     b.Property<string>("ScopeId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("PeriodStart")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PeriodStart");
 
-                    b.Property<long>("ReservedMicroUsd")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("ReservedMicroUsd");
 
-                    b.Property<long>("ReservedTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("ReservedTokens");
 
-                    b.Property<long>("SpentMicroUsd")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("SpentMicroUsd");
 
-                    b.Property<long>("SpentTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("SpentTokens");
 
                     b.HasKey("Scope", "ScopeId", "PeriodStart");
 
@@ -113,28 +106,22 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.IdempotencyEntry", b =>
                 {
                     b.Property<string>("CustomerId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
                     b.Property<string>("Key")
-                        .HasMaxLength(255)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(255);
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
                     b.Property<string>("RequestHash")
                         .IsRequired()
-                        .HasMaxLength(96)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(96);
 
                     b.Property<string>("RequestId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<string>("Result")
-                        .HasColumnType("TEXT");
+                    b.Property<string>("Result");
 
                     b.HasKey("CustomerId", "Key");
 
@@ -146,22 +133,17 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.LedgerInstance", b =>
                 {
                     b.Property<string>("InstanceId")
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
-                    b.Property<long>("LastSeenAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("LastSeenAt");
 
                     b.Property<string>("Machine")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
-                    b.Property<int>("ProcessId")
-                        .HasColumnType("INTEGER");
+                    b.Property<int>("ProcessId");
 
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("StartedAt");
 
                     b.HasKey("InstanceId");
 
@@ -171,27 +153,20 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.LimitPolicy", b =>
                 {
                     b.Property<string>("Scope")
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(16);
 
                     b.Property<string>("ScopeId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long?>("RequestsPerMinute")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("RequestsPerMinute");
 
-                    b.Property<long?>("SpendCapMicroUsd")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("SpendCapMicroUsd");
 
-                    b.Property<long?>("TokenCap")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("TokenCap");
 
-                    b.Property<long?>("TokensPerMinute")
-                        .HasColumnType("INTEGER");
+                    b.Property<long?>("TokensPerMinute");
 
-                    b.Property<long>("UpdatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("UpdatedAt");
 
                     b.HasKey("Scope", "ScopeId");
 
@@ -201,28 +176,21 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.Price", b =>
                 {
                     b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER");
+                        .ValueGeneratedOnAdd();
 
-                    b.Property<long>("BatchDiscountBasisPoints")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("BatchDiscountBasisPoints");
 
-                    b.Property<long>("CreatedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CreatedAt");
 
-                    b.Property<long>("EffectiveFrom")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("EffectiveFrom");
 
-                    b.Property<long>("InputMicroUsdPerMillion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("InputMicroUsdPerMillion");
 
                     b.Property<string>("Model")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
-                    b.Property<long>("OutputMicroUsdPerMillion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("OutputMicroUsdPerMillion");
 
                     b.HasKey("Id");
 
@@ -234,21 +202,16 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.RateWindow", b =>
                 {
                     b.Property<string>("Scope")
-                        .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(16);
 
                     b.Property<string>("ScopeId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("WindowStart")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("WindowStart");
 
-                    b.Property<long>("Requests")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("Requests");
 
-                    b.Property<long>("Tokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("Tokens");
 
                     b.HasKey("Scope", "ScopeId", "WindowStart");
 
@@ -258,62 +221,46 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.Reservation", b =>
                 {
                     b.Property<string>("RequestId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
                     b.Property<string>("BatchId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("DiscountBasisPoints")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("DiscountBasisPoints");
 
-                    b.Property<long>("InputMicroUsdPerMillion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("InputMicroUsdPerMillion");
 
                     b.Property<string>("InstanceId")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
                     b.Property<string>("KeyId")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(32);
 
-                    b.Property<long>("MaxTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("MaxTokens");
 
                     b.Property<string>("Model")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
-                    b.Property<long>("OutputMicroUsdPerMillion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("OutputMicroUsdPerMillion");
 
-                    b.Property<long>("PeriodStart")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PeriodStart");
 
-                    b.Property<long>("PriceVersion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PriceVersion");
 
-                    b.Property<long>("PromptTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PromptTokens");
 
-                    b.Property<long>("ReservedMicroUsd")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("ReservedMicroUsd");
 
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("StartedAt");
 
-                    b.Property<long>("WindowStart")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("WindowStart");
 
                     b.HasKey("RequestId");
 
@@ -325,67 +272,51 @@ namespace Serverless.Core.Data.Migrations
             modelBuilder.Entity("Serverless.Core.Metering.UsageRecord", b =>
                 {
                     b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER");
+                        .ValueGeneratedOnAdd();
 
                     b.Property<string>("BatchId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("CachedPromptTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CachedPromptTokens");
 
-                    b.Property<long>("CompletionTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CompletionTokens");
 
                     b.Property<string>("CorrectsRequestId")
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("CostMicroUsd")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("CostMicroUsd");
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("EndedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("EndedAt");
 
                     b.Property<string>("InstanceId")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
                     b.Property<string>("KeyId")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(32);
 
                     b.Property<string>("Model")
                         .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(128);
 
                     b.Property<string>("Outcome")
                         .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(32);
 
-                    b.Property<long>("PriceVersion")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PriceVersion");
 
-                    b.Property<long>("PromptTokens")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("PromptTokens");
 
                     b.Property<string>("RequestId")
                         .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasMaxLength(64);
 
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("INTEGER");
+                    b.Property<long>("StartedAt");
 
                     b.HasKey("Id");
 
