@@ -83,7 +83,13 @@ public static class DatabaseServiceCollectionExtensions
         }
         else
         {
-            builder.UseSqlite(options.ConnectionString, sqlite => sqlite.MigrationsAssembly(migrationsAssembly));
+            // Microsoft.Data.Sqlite retries SQLITE_BUSY until the command timeout (30 s by default), which would
+            // outlast BusyTimeout; aligning the two makes a locked database fail within BusyTimeout.
+            var connectionString = new SqliteConnectionStringBuilder(options.ConnectionString)
+            {
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)),
+            }.ToString();
+            builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(migrationsAssembly));
             builder.AddInterceptors(new SqliteBusyTimeoutInterceptor(options.BusyTimeout));
         }
     }
