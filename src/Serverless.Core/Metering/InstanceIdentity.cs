@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 
@@ -6,6 +7,10 @@ namespace Serverless.Core.Metering;
 /// <summary>Who this process is in the ledger: machine, process id and a random suffix, unique per start.</summary>
 public sealed class InstanceIdentity
 {
+    // Every identity made in this process (tests run several hosts in one). An instance that has our process id but
+    // is not among them belonged to an earlier process that was given the same id.
+    private static readonly ConcurrentDictionary<string, bool> MadeInThisProcess = new(StringComparer.Ordinal);
+
     public InstanceIdentity(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
@@ -13,6 +18,7 @@ public sealed class InstanceIdentity
         ProcessId = Environment.ProcessId;
         StartedAt = time.GetUtcNow();
         InstanceId = $"{Machine}:{ProcessId}:{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        MadeInThisProcess[InstanceId] = true;
     }
 
     public string InstanceId { get; }
@@ -25,26 +31,28 @@ public sealed class InstanceIdentity
 
     /// <summary>
     /// Whether an instance that ran on this machine is certainly gone: its process no longer exists, or the
-    /// process id now belongs to a process started after the instance registered.
+    /// process id now belongs to another process: one started after the instance registered, or this one.
     /// </summary>
-    public bool IsDeadLocalInstance(string machine, int processId, DateTimeOffset startedAt)
+    public bool IsDeadLocalInstance(LedgerInstance owner)
     {
-        if (!string.Equals(machine, Machine, StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(owner);
+        if (!string.Equals(owner.Machine, Machine, StringComparison.Ordinal))
         {
             return false;
         }
 
-        if (processId == ProcessId)
+        if (owner.ProcessId == ProcessId)
         {
-            // Another host in this very process (tests run several) or a dead one whose id we reuse:
-            // undecidable here, so its heartbeat decides.
-            return false;
+            // Our own process id: a host in this very process is alive (its heartbeat decides when it stops); any other
+            // is an earlier process. That is the usual crash restart of a container, which runs as the same process id
+            // under the same hostname every time.
+            return !MadeInThisProcess.ContainsKey(owner.InstanceId);
         }
 
         try
         {
-            using var process = Process.GetProcessById(processId);
-            return process.StartTime.ToUniversalTime() > startedAt.UtcDateTime + TimeSpan.FromSeconds(1);
+            using var process = Process.GetProcessById(owner.ProcessId);
+            return process.StartTime.ToUniversalTime() > owner.StartedAt.UtcDateTime + TimeSpan.FromSeconds(1);
         }
         catch (ArgumentException)
         {

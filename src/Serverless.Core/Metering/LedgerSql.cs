@@ -93,6 +93,10 @@ internal static class LedgerSql
         DELETE FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "Key" = @key AND "RequestId" = @requestId
         """;
 
+    public const string ReleaseIdempotencyOfRequest = """
+        DELETE FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "RequestId" = @requestId AND "Result" IS NULL
+        """;
+
     public const string Heartbeat = """
         INSERT INTO "Instances" ("InstanceId", "Machine", "ProcessId", "StartedAt", "LastSeenAt") VALUES (@instance, @machine, @pid, @started, @now)
         ON CONFLICT ("InstanceId") DO UPDATE SET "LastSeenAt" = excluded."LastSeenAt"

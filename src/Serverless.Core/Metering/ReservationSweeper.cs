@@ -59,6 +59,7 @@ public sealed partial class ReservationSweeper(
             CompletionTokens = 0,
             Outcome = UsageOutcome.FailedAfterStart,
             EndedAt = now,
+            Orphaned = true,
         })));
         int count = settled.Count(s => s.SettledHere);
         LogSwept(logger, count, orphans.Count);
@@ -143,7 +144,7 @@ public sealed partial class ReservationSweeper(
         }
 
         return owner.LastSeenAt < now - _options.DeadInstanceAfter
-            || instance.IsDeadLocalInstance(owner.Machine, owner.ProcessId, owner.StartedAt);
+            || instance.IsDeadLocalInstance(owner);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settled {Settled} of {Found} orphaned reservations as failed_after_start (prompt billed)")]

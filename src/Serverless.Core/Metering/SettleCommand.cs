@@ -51,6 +51,12 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
                 batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId));
             }
         }
+        else if (request.Orphaned)
+        {
+            // Its instance died mid-request: without this, a retry with the same key would be refused as "still being
+            // processed" for the whole idempotency window, although nothing is processing it any more.
+            batch.Execute(LedgerSql.ReleaseIdempotencyOfRequest, ("@customer", r.CustomerId), ("@requestId", r.RequestId));
+        }
 
         return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true);
     }

@@ -16,6 +16,12 @@ public sealed record SettlementRequest
     public IdempotencyClaim? Idempotency { get; init; }
 
     public string? IdempotentResult { get; init; }
+
+    /// <summary>
+    /// Settled by someone other than the request itself (the sweeper, for a dead instance), which does not know the
+    /// request's Idempotency-Key: an unfinished claim the request holds is found by its request id and released.
+    /// </summary>
+    public bool Orphaned { get; init; }
 }
 
 /// <summary>The usage record as committed (or as already committed by someone else, e.g. the sweeper).</summary>
