@@ -69,6 +69,9 @@ public sealed partial class CompletionService(
         int[] prompt = buildPrompt(model);
         int maxTokens = ResolveMaxTokens(model, prompt.Length, request.MaxTokens);
 
+        // The slot comes first: a reservation then always means "generating now", so a request queued for a
+        // slot holds no budget, and one whose instance dies while queued was never admitted.
+        using var slot = await gate.EnterAsync(call.Aborted);
         var admission = await metering.AdmitAsync(new AdmissionRequest
         {
             RequestId = call.RequestId,
@@ -101,7 +104,6 @@ public sealed partial class CompletionService(
         var ledger = new RequestLedger(metering, admission, idempotency, time);
         try
         {
-            using var slot = await gate.EnterAsync(call.Aborted);
             using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop);
             string id = Ids.New(kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-");
             long created = time.GetUtcNow().ToUnixTimeSeconds();
@@ -134,7 +136,7 @@ public sealed partial class CompletionService(
         }
         finally
         {
-            // Turned away before generating (no slot, a generator that would not start): nothing to bill.
+            // Turned away before generating (a generator that would not start): nothing to bill.
             await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
         }
     }
