@@ -318,6 +318,66 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${keyVaultSecretNames.stripeWebhookSecret}/)'
         }
         {
+          name: 'Stripe__ApiBase'
+          value: 'https://api.stripe.com'
+        }
+        {
+          name: 'Stripe__MeterEventsBase'
+          value: 'https://meter-events.stripe.com'
+        }
+        {
+          name: 'Stripe__InputMeterEventName'
+          value: 'svl_input_tokens'
+        }
+        {
+          name: 'Stripe__OutputMeterEventName'
+          value: 'svl_output_tokens'
+        }
+        {
+          name: 'Stripe__BucketSize'
+          value: '00:01:00'
+        }
+        {
+          name: 'Stripe__ExportInterval'
+          value: '00:00:30'
+        }
+        {
+          name: 'Stripe__ClaimBatchSize'
+          value: '5000'
+        }
+        {
+          name: 'Stripe__StreamThreshold'
+          value: '50'
+        }
+        {
+          name: 'Stripe__MaxParallelCalls'
+          value: '8'
+        }
+        {
+          name: 'Stripe__RequestTimeout'
+          value: '00:00:30'
+        }
+        {
+          name: 'Stripe__RetryDelay'
+          value: '00:00:01'
+        }
+        {
+          name: 'Stripe__MaxRetryDelay'
+          value: '00:10:00'
+        }
+        {
+          name: 'Stripe__ReconcileInterval'
+          value: '06:00:00'
+        }
+        {
+          name: 'Stripe__ReconcileDays'
+          value: '3'
+        }
+        {
+          name: 'Stripe__WebhookTolerance'
+          value: '00:05:00'
+        }
+        {
           name: 'DurableTaskHubName'
           value: durableTaskHubName
         }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
 using Serverless.Core.Inference;
@@ -20,6 +21,7 @@ public static class ServerlessHostingExtensions
             .AddDatabase(configuration)
             .AddApiKeys(configuration)
             .AddMetering(configuration)
+            .AddBilling(configuration)
             .AddModels(configuration)
             .AddInference(configuration);
         return builder;

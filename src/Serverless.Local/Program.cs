@@ -1,4 +1,5 @@
 using Serverless.Core;
+using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
 using Serverless.Local;
@@ -12,6 +13,7 @@ if (AdminCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(AdminCli.ServeArguments(args));
 builder.AddServerless();
 builder.AddLocalHost();
+builder.Services.AddBillingBackgroundService();
 var app = builder.Build();
 await app.Services.MigrateDatabaseAsync();
 app.UseOpenAiErrorPages();

@@ -20,6 +20,7 @@ public sealed class FunctionsMetadataTests
     public void Functions_metadata_lists_every_route_and_method_the_local_host_serves()
     {
         var declared = ReadMetadata().EnumerateArray()
+            .Where(f => f.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger"))
             .Select(f => (Name: f.GetProperty("name").GetString()!, Trigger: f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")))
             .Select(f => (f.Name, Route: f.Trigger.GetProperty("route").GetString()!, Methods: f.Trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToArray(), Auth: f.Trigger.GetProperty("authLevel").GetString()))
             .ToDictionary(f => f.Name);
@@ -32,6 +33,17 @@ public sealed class FunctionsMetadataTests
             Assert.Equal([route.Method], function.Methods);
             Assert.Equal("Anonymous", function.Auth);
         }
+    }
+
+    [Fact]
+    public void Functions_metadata_declares_the_billing_timers()
+    {
+        var timers = ReadMetadata().EnumerateArray()
+            .Select(f => (Name: f.GetProperty("name").GetString()!, Timer: f.GetProperty("bindings").EnumerateArray().FirstOrDefault(b => b.GetProperty("type").GetString() == "timerTrigger")))
+            .Where(f => f.Timer.ValueKind == JsonValueKind.Object)
+            .ToDictionary(f => f.Name, f => f.Timer.GetProperty("schedule").GetString());
+        Assert.Equal("0 */1 * * * *", timers["ExportUsage"]);
+        Assert.Equal("0 0 */6 * * *", timers["ReconcileUsage"]);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Serverless.Core.Billing;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
@@ -22,12 +23,22 @@ public static class ApiRoutes
     public static readonly ApiRoute AdminListPrices = new("AdminListPrices", "GET", "/admin/prices", ApiAuth.Admin, typeof(AdminListPricesHandler));
     public static readonly ApiRoute AdminSetLimits = new("AdminSetLimits", "POST", "/admin/limits", ApiAuth.Admin, typeof(AdminSetLimitsHandler));
     public static readonly ApiRoute AdminGetLimits = new("AdminGetLimits", "GET", "/admin/limits", ApiAuth.Admin, typeof(AdminGetLimitsHandler));
+    public static readonly ApiRoute StripeWebhook = new("StripeWebhook", "POST", "/stripe/webhook", ApiAuth.None, typeof(StripeWebhookHandler));
+    public static readonly ApiRoute AdminCustomer = new("AdminCustomer", "POST", "/admin/customers", ApiAuth.Admin, typeof(AdminCustomerHandler));
+    public static readonly ApiRoute AdminBillingStatus = new("AdminBillingStatus", "GET", "/admin/billing/status", ApiAuth.Admin, typeof(AdminBillingStatusHandler));
+    public static readonly ApiRoute AdminDeadLetters = new("AdminDeadLetters", "GET", "/admin/billing/dead-letters", ApiAuth.Admin, typeof(AdminDeadLettersHandler));
+    public static readonly ApiRoute AdminRetryDeadLetters = new("AdminRetryDeadLetters", "POST", "/admin/billing/dead-letters/retry", ApiAuth.Admin, typeof(AdminRetryDeadLettersHandler));
+    public static readonly ApiRoute AdminExport = new("AdminExport", "POST", "/admin/billing/export", ApiAuth.Admin, typeof(AdminExportHandler));
+    public static readonly ApiRoute AdminReconcile = new("AdminReconcile", "POST", "/admin/billing/reconcile", ApiAuth.Admin, typeof(AdminReconcileHandler));
+    public static readonly ApiRoute AdminMeterErrors = new("AdminMeterErrors", "GET", "/admin/billing/errors", ApiAuth.Admin, typeof(AdminMeterErrorsHandler));
     public static readonly ApiRoute Health = new("Health", "GET", "/health", ApiAuth.None, typeof(HealthHandler));
 
     public static IReadOnlyList<ApiRoute> All { get; } =
     [
         ChatCompletions, Completions, ListModels, GetModel, Usage, ReceiptSecret,
         AdminCreateKey, AdminListKeys, AdminRevokeKey, AdminModels,
-        AdminUsage, AdminSetPrice, AdminListPrices, AdminSetLimits, AdminGetLimits, Health,
+        AdminUsage, AdminSetPrice, AdminListPrices, AdminSetLimits, AdminGetLimits,
+        StripeWebhook, AdminCustomer, AdminBillingStatus, AdminDeadLetters, AdminRetryDeadLetters, AdminExport, AdminReconcile, AdminMeterErrors,
+        Health,
     ];
 }

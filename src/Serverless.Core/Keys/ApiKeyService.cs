@@ -137,6 +137,39 @@ public sealed class ApiKeyService
     /// Revokes a key; the next request with it on this instance fails with <see cref="KeyAuthFailure.Revoked"/>.
     /// Returns false when no key has this id; revoking twice keeps the first revocation time and returns true.
     /// </summary>
+    /// <summary>Creates the customer if it does not exist yet (ids as for keys: letters, digits, '.', '_', '-').</summary>
+    public async Task EnsureCustomerAsync(string customerId, CancellationToken cancellationToken)
+    {
+        if (!CustomerIds.IsValid(customerId))
+        {
+            throw new ArgumentException($"Customer id '{customerId}' is invalid: use up to {CustomerIds.MaxLength} letters, digits, '.', '_' or '-'.", nameof(customerId));
+        }
+
+        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+        await EnsureCustomerAsync(db, customerId, Now(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Disables or re-enables every key of a customer (billing: a canceled subscription). Takes effect for the
+    /// next request on this instance and within the cache TTL on others.
+    /// </summary>
+    public async Task<bool> SetCustomerDisabledAsync(string customerId, bool disabled, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+        int changed = await db.Customers.Where(c => c.Id == customerId).ExecuteUpdateAsync(set => set.SetProperty(c => c.Disabled, disabled), cancellationToken);
+        Interlocked.Increment(ref _revocations);
+        foreach (var entry in _cache)
+        {
+            if (entry.Value.Principal.CustomerId == customerId)
+            {
+                _cache.TryRemove(entry);
+            }
+        }
+
+        return changed > 0;
+    }
+
     public async Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

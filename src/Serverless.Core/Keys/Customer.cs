@@ -12,4 +12,10 @@ public sealed class Customer
 
     /// <summary>Set by billing (e.g. unpaid invoices); every key of a disabled customer stops authenticating.</summary>
     public bool Disabled { get; set; }
+
+    /// <summary>The Stripe customer (cus_…) usage is billed to; usage of a customer without one is not exported.</summary>
+    public string? StripeCustomerId { get; set; }
+
+    /// <summary>The latest Stripe subscription status seen in a webhook (active, past_due, canceled, …).</summary>
+    public string? SubscriptionStatus { get; set; }
 }

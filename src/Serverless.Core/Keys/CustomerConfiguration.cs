@@ -11,5 +11,8 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         builder.HasKey(c => c.Id);
         builder.Property(c => c.Id).HasMaxLength(CustomerIds.MaxLength);
         builder.Property(c => c.Name).HasMaxLength(200);
+        builder.Property(c => c.StripeCustomerId).HasMaxLength(64);
+        builder.Property(c => c.SubscriptionStatus).HasMaxLength(32);
+        builder.HasIndex(c => c.StripeCustomerId).IsUnique();
     }
 }

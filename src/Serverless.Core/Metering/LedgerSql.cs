@@ -68,6 +68,12 @@ internal static class LedgerSql
         VALUES (@requestId, @key, @customer, @model, @prompt, @completion, 0, @priceVersion, @cost, @started, @ended, @outcome, @instance, @batch, NULL)
         """;
 
+    // The record's row id comes back from the insert so the export outbox can refer to it.
+    public const string EnqueueExport = """
+        INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
+        SELECT "Id", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens" FROM "UsageRecords" WHERE "RequestId" = @requestId
+        """;
+
     public const string SelectUsage = """
         SELECT "PromptTokens", "CompletionTokens", "PriceVersion", "CostMicroUsd", "Outcome" FROM "UsageRecords" WHERE "RequestId" = @requestId
         """;

@@ -27,6 +27,11 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             ("@completion", completion), ("@priceVersion", r.PriceVersion), ("@cost", cost), ("@started", r.StartedAt.ToUnixTimeMilliseconds()),
             ("@ended", request.EndedAt.ToUnixTimeMilliseconds()), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId));
 
+        if (prompt + completion > 0)
+        {
+            batch.Execute(LedgerSql.EnqueueExport, ("@requestId", r.RequestId));
+        }
+
         long reservedTokens = r.PromptTokens + r.MaxTokens;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long window = r.WindowStart.ToUnixTimeMilliseconds();

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
@@ -19,6 +20,7 @@ public sealed class SampleSettingsTests
         (AdminKeyOptions.SectionName, typeof(AdminKeyOptions)),
         (DatabaseOptions.SectionName, typeof(DatabaseOptions)),
         (MeteringOptions.SectionName, typeof(MeteringOptions)),
+        (StripeOptions.SectionName, typeof(StripeOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

@@ -19,6 +19,230 @@ namespace Serverless.Core.Data.Migrations
                 .HasAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn)
                 .HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Serverless.Core.Billing.BillingMeter", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(32);
+
+                    b.Property<long>("CreatedAt");
+
+                    b.Property<string>("EventName")
+                        .IsRequired()
+                        .HasMaxLength(100);
+
+                    b.Property<string>("StripeMeterId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.HasKey("Kind");
+
+                    b.ToTable("BillingMeters", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.BillingPeriod", b =>
+                {
+                    b.Property<string>("InvoiceId")
+                        .HasMaxLength(64);
+
+                    b.Property<long>("AmountDue");
+
+                    b.Property<long>("AmountPaid");
+
+                    b.Property<string>("Currency")
+                        .IsRequired()
+                        .HasMaxLength(8);
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("HostedInvoiceUrl")
+                        .HasMaxLength(1000);
+
+                    b.Property<long>("PeriodEnd");
+
+                    b.Property<long>("PeriodStart");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32);
+
+                    b.Property<long>("UpdatedAt");
+
+                    b.HasKey("InvoiceId");
+
+                    b.HasIndex("CustomerId", "PeriodStart");
+
+                    b.ToTable("BillingPeriods", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.ExportBucket", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd();
+
+                    b.Property<long?>("AcceptedAt");
+
+                    b.Property<int>("Attempts");
+
+                    b.Property<long>("BucketStart");
+
+                    b.Property<long>("CreatedAt");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("EventName")
+                        .IsRequired()
+                        .HasMaxLength(100);
+
+                    b.Property<string>("Identifier")
+                        .IsRequired()
+                        .HasMaxLength(100);
+
+                    b.Property<bool>("IsCorrection");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(2000);
+
+                    b.Property<string>("Meter")
+                        .IsRequired()
+                        .HasMaxLength(32);
+
+                    b.Property<long>("NextAttemptAt");
+
+                    b.Property<long>("Records");
+
+                    b.Property<int>("Sequence");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16);
+
+                    b.Property<string>("StripeCustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("Transport")
+                        .HasMaxLength(8);
+
+                    b.Property<long>("Value");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Identifier")
+                        .IsUnique();
+
+                    b.HasIndex("Status", "NextAttemptAt");
+
+                    b.HasIndex("CustomerId", "Meter", "BucketStart", "Sequence")
+                        .IsUnique();
+
+                    b.ToTable("ExportBuckets", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.ExportLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64);
+
+                    b.Property<long>("ExpiresAt");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(128);
+
+                    b.HasKey("Name");
+
+                    b.ToTable("ExportLeases", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.ExportQueueItem", b =>
+                {
+                    b.Property<long>("RecordId");
+
+                    b.Property<long>("CompletionTokens");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<long>("EndedAt");
+
+                    b.Property<long>("PromptTokens");
+
+                    b.HasKey("RecordId");
+
+                    b.HasIndex("CustomerId");
+
+                    b.ToTable("ExportQueue", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.MeterErrorReport", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd();
+
+                    b.Property<string>("EventId")
+                        .IsRequired()
+                        .HasMaxLength(128);
+
+                    b.Property<string>("MeterId")
+                        .HasMaxLength(64);
+
+                    b.Property<long>("ReceivedAt");
+
+                    b.Property<string>("Summary")
+                        .IsRequired()
+                        .HasMaxLength(8000);
+
+                    b.HasKey("Id");
+
+                    b.ToTable("MeterErrorReports", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.ReconciliationRun", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd();
+
+                    b.Property<int>("Corrections");
+
+                    b.Property<int>("Differences");
+
+                    b.Property<long>("RanAt");
+
+                    b.Property<long>("RangeEnd");
+
+                    b.Property<long>("RangeStart");
+
+                    b.Property<string>("Report")
+                        .IsRequired();
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RanAt");
+
+                    b.ToTable("ReconciliationRuns", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Billing.WebhookEvent", b =>
+                {
+                    b.Property<string>("EventId")
+                        .HasMaxLength(128);
+
+                    b.Property<long>("ReceivedAt");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(128);
+
+                    b.HasKey("EventId");
+
+                    b.ToTable("WebhookEvents", (string)null);
+                });
+
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>
                 {
                     b.Property<string>("KeyId")
@@ -75,7 +299,16 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(200);
 
+                    b.Property<string>("StripeCustomerId")
+                        .HasMaxLength(64);
+
+                    b.Property<string>("SubscriptionStatus")
+                        .HasMaxLength(32);
+
                     b.HasKey("Id");
+
+                    b.HasIndex("StripeCustomerId")
+                        .IsUnique();
 
                     b.ToTable("Customers", (string)null);
                 });
