@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Serverless.Core;
+using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
@@ -22,7 +23,7 @@ internal static class AdminCli
     private const long DemoOutputPrice = 1_500_000;
     private const long DemoBatchDiscount = 5_000;
 
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "prices", "limits", "usage", "setup", "migrate", "help", "--help", "-h" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "prices", "limits", "usage", "customers", "billing", "setup", "migrate", "help", "--help", "-h" };
 
     private const string Usage = """
         Usage: ./run.sh [command]
@@ -40,6 +41,11 @@ internal static class AdminCli
           limits set (--key K | --customer C) [--rpm N] [--tpm N] [--spend-cap <micro-USD>] [--token-cap N]
           limits show (--key K | --customer C)
           usage export [--start S] [--end E] [--customer C] [--format csv|json] [--out F]
+          customers create --id C [--name N] [--stripe-customer cus_...]   (creates the Stripe customer unless linked)
+          billing setup                        create the Stripe meters (input and output tokens) if missing
+          billing export                       run one export pass (ledger -> Stripe meter events)
+          billing reconcile [--start D] [--end D] [--fix]   compare ledger, exports and Stripe per customer, meter, day
+          billing status | billing dead-letters [--retry]
         """;
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
@@ -100,6 +106,18 @@ internal static class AdminCli
                     return await ShowLimitsAsync(services, cli, cancel.Token);
                 case ("usage", "export"):
                     return await ExportUsageAsync(services, cli, cancel.Token);
+                case ("customers", "create"):
+                    return await CreateCustomerAsync(services, cli, cancel.Token);
+                case ("billing", "setup"):
+                    return await BillingSetupAsync(services, cancel.Token);
+                case ("billing", "export"):
+                    return await BillingExportAsync(services, cancel.Token);
+                case ("billing", "reconcile"):
+                    return await BillingReconcileAsync(services, cli, cancel.Token);
+                case ("billing", "status"):
+                    return await BillingStatusAsync(services, cancel.Token);
+                case ("billing", "dead-letters"):
+                    return await DeadLettersAsync(services, cli, cancel.Token);
                 case ("models", "demo"):
                     string outDir = cli.Required("out");
                     DemoModelWriter.Write(outDir, DemoOptions(cli));
@@ -296,6 +314,101 @@ internal static class AdminCli
                 break;
             default:
                 throw new CliException("--format must be csv or json.");
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> CreateCustomerAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        string? stripeId = cli.Option("stripe-customer");
+        if (stripeId is null && !services.GetRequiredService<StripeClientFactory>().Enabled)
+        {
+            throw new CliException("Stripe__ApiKey is not set: pass --stripe-customer cus_... to link an existing Stripe customer.");
+        }
+
+        var customer = await services.GetRequiredService<BillingSetup>().EnsureCustomerAsync(cli.Required("id"), cli.Option("name"), stripeId, cancellationToken);
+        Console.WriteLine($"Customer '{customer.Id}' ({customer.Name}) is billed to Stripe customer {customer.StripeCustomerId}.");
+        return 0;
+    }
+
+    private static StripeClientFactory RequireStripe(IServiceProvider services)
+    {
+        var stripe = services.GetRequiredService<StripeClientFactory>();
+        return stripe.Enabled ? stripe : throw new CliException("Stripe__ApiKey is not set, so there is no Stripe account to talk to.");
+    }
+
+    private static async Task<int> BillingSetupAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        RequireStripe(services);
+        await services.MigrateDatabaseAsync(cancellationToken);
+        foreach (var meter in await services.GetRequiredService<BillingSetup>().EnsureMetersAsync(cancellationToken))
+        {
+            Console.WriteLine($"{meter.Kind,-14} event '{meter.EventName}' -> meter {meter.StripeMeterId} ({(meter.Created ? "created" : "already there")})");
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> BillingExportAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var result = await services.GetRequiredService<UsageExporter>().RunPassAsync(cancellationToken);
+        if (!result.Ran)
+        {
+            Console.WriteLine($"Nothing exported: {result.Reason}");
+            return result.Reason?.StartsWith("Stripe:ApiKey", StringComparison.Ordinal) == true ? 0 : 1;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{result.RecordsClaimed} records into buckets; {result.BucketsAccepted} buckets accepted, {result.BucketsRetrying} to retry, {result.BucketsDeadLettered} dead-lettered; {result.StripeCalls} {result.Transport} calls."));
+        return 0;
+    }
+
+    private static async Task<int> BillingReconcileAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        RequireStripe(services);
+        await services.MigrateDatabaseAsync(cancellationToken);
+        DateTimeOffset? Day(string name) => cli.Option(name) is { } text ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
+        var result = await services.GetRequiredService<Reconciler>().RunAsync(Day("start"), Day("end"), cli.Flag("fix"), cancellationToken);
+        Console.WriteLine($"{"CUSTOMER",-16} {"METER",-14} {"DAY",-10} {"LEDGER",12} {"EXPORTED",12} {"PENDING",10} {"STRIPE",12}  STATUS");
+        foreach (var line in result.Lines)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{line.CustomerId,-16} {line.Meter,-14} {line.Day,-10} {line.Ledger,12} {line.Exported,12} {line.Pending,10} {line.Stripe,12}  {line.Status}{(line.Action is null ? string.Empty : " - " + line.Action)}"));
+        }
+
+        Console.WriteLine($"Run {result.RunId}: {result.Differences} differences, {result.Corrections} corrected.");
+        return result.Differences == 0 ? 0 : 1;
+    }
+
+    private static async Task<int> BillingStatusAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        var status = await services.GetRequiredService<BillingAdmin>().StatusAsync(cancellationToken);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Stripe configured: {status.StripeConfigured}; meters: {string.Join(", ", status.Meters.Select(m => $"{m.Kind}={m.StripeMeterId}"))}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"outbox records {status.OutboxRecords}; buckets pending {status.PendingBuckets} ({status.PendingTokens} tokens), accepted {status.AcceptedBuckets}, dead-lettered {status.DeadLetterBuckets}"));
+        Console.WriteLine(status.LastReconciliationId is null ? "never reconciled" : string.Create(CultureInfo.InvariantCulture,
+            $"last reconciliation {status.LastReconciliationId} at {DateTimeOffset.FromUnixTimeSeconds(status.LastReconciliationAt!.Value):u}: {status.LastReconciliationDifferences} differences"));
+        return 0;
+    }
+
+    private static async Task<int> DeadLettersAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        if (cli.Flag("retry"))
+        {
+            int count = await services.GetRequiredService<UsageExporter>().RetryDeadLettersAsync(null, cancellationToken);
+            Console.WriteLine($"{count} dead-lettered buckets are pending again.");
+            return 0;
+        }
+
+        foreach (var b in await services.GetRequiredService<BillingAdmin>().DeadLettersAsync(cancellationToken))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{b.Id,8} {b.CustomerId,-16} {b.Meter,-14} {b.BucketStart:u} {b.Value,10}  {b.LastError}"));
         }
 
         return 0;
