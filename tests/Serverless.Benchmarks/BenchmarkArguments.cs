@@ -9,7 +9,7 @@ internal sealed record BenchmarkArguments
     public const string Usage = """
         Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference [options]
           --runs N           timed rounds of (raw, service, stream), interleaved       (default 20)
-          --warmup N         untimed rounds before them                                 (default 10)
+          --warmup N         untimed rounds before them (JIT tiering settles)          (default 30)
           --max-tokens N     completion tokens per request (the demo model never stops) (default 256)
           --levels a,b,...   concurrent request counts                                  (default 1,2,4,8)
           --rounds N         timed rounds per concurrency level                         (default 5)
@@ -29,7 +29,7 @@ internal sealed record BenchmarkArguments
 
     public int Runs { get; init; } = 20;
 
-    public int Warmup { get; init; } = 10;
+    public int Warmup { get; init; } = 30;
 
     public int MaxTokens { get; init; } = 256;
 

@@ -66,7 +66,7 @@ internal static class InferenceBenchmark
         using (var client = new CompletionClient(service.BaseAddress, apiKey, ModelId))
         {
             await CompareAsync(raw, client, service.ProcessId, check, arguments, report, cancellationToken);
-            await MeasureConcurrencyAsync(service, apiKey, check, arguments, report, cancellationToken);
+            await MeasureConcurrencyAsync(raw, service, apiKey, check, arguments, report, cancellationToken);
         }
 
         for (int i = 0; i < arguments.ColdRuns; i++)
@@ -113,11 +113,13 @@ internal static class InferenceBenchmark
     }
 
     /// <summary>
-    /// N requests at once, all non-streaming. Every level gets an untimed round first (to open its connections);
-    /// then the levels take turns, round by round, so a burst of other load on the machine hits them alike.
+    /// N requests at once, all non-streaming, and as a baseline N raw loops at once on their own threads (same
+    /// model object, one Generator each, as the service does). Every level gets an untimed round first (to open
+    /// connections); then raw and service levels take turns, round by round, so a burst of other load on the
+    /// machine hits them alike.
     /// </summary>
     private static async Task MeasureConcurrencyAsync(
-        ServiceProcess service, string apiKey, RunCheck check, BenchmarkArguments arguments, InferenceReport report, CancellationToken cancellationToken)
+        RawGenerator raw, ServiceProcess service, string apiKey, RunCheck check, BenchmarkArguments arguments, InferenceReport report, CancellationToken cancellationToken)
     {
         int most = arguments.Levels.Max();
         var clients = Enumerable.Range(0, most).Select(_ => new CompletionClient(service.BaseAddress, apiKey, ModelId)).ToList();
@@ -130,17 +132,16 @@ internal static class InferenceBenchmark
                     : string.Create(CultureInfo.InvariantCulture, $"concurrency round {round}/{arguments.Rounds}"));
                 foreach (int level in arguments.Levels)
                 {
-                    var started = Stopwatch.GetTimestamp();
-                    var runs = await Task.WhenAll(clients.Take(level).Select(c => c.CompleteAsync(arguments.Prompt, arguments.MaxTokens, cancellationToken)));
-                    var elapsed = Stopwatch.GetElapsedTime(started);
-                    foreach (var run in runs)
-                    {
-                        check.Verify(string.Create(CultureInfo.InvariantCulture, $"{level} concurrent"), run);
-                    }
-
+                    var rawRound = await TimeRoundAsync(
+                        Enumerable.Range(0, level).Select(_ => Task.Factory.StartNew(
+                            () => raw.Generate(arguments.Prompt, arguments.MaxTokens), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)),
+                        check, $"{level} raw loops at once");
+                    var serviceRound = await TimeRoundAsync(
+                        clients.Take(level).Select(c => c.CompleteAsync(arguments.Prompt, arguments.MaxTokens, cancellationToken)),
+                        check, $"{level} concurrent requests");
                     if (round > 0)
                     {
-                        report.AddConcurrencyRound(level, new ConcurrencyRound(runs.Sum(r => r.CompletionTokens), elapsed));
+                        report.AddConcurrencyRound(level, rawRound, serviceRound);
                     }
                 }
             }
@@ -149,6 +150,20 @@ internal static class InferenceBenchmark
         {
             clients.ForEach(c => c.Dispose());
         }
+    }
+
+    // Starts the runs (the enumeration is lazy), waits for the last, and checks every one.
+    private static async Task<ConcurrencyRound> TimeRoundAsync(IEnumerable<Task<GenerationRun>> starting, RunCheck check, string what)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var runs = await Task.WhenAll(starting.ToList());
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        foreach (var run in runs)
+        {
+            check.Verify(what, run);
+        }
+
+        return new ConcurrencyRound(runs.Sum(r => r.CompletionTokens), elapsed);
     }
 
     /// <summary>A new process with an empty model cache; the clock runs from sending the first request to its first text chunk.</summary>

@@ -14,6 +14,10 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     public const int ScalingLevel = 4;
     public const double ScalingTarget = 1.5;
 
+    // Before the run the load is other work's; by its end the benchmark itself has added 1-2 on a 2-core machine.
+    private const double BusyAtStart = 1.0;
+    private const double BusyAtEnd = 3.0;
+
     public List<GenerationRun> Raw { get; } = [];
 
     public List<GenerationRun> Service { get; } = [];
@@ -21,6 +25,9 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     public List<GenerationRun> Stream { get; } = [];
 
     public SortedDictionary<int, List<ConcurrencyRound>> Concurrency { get; } = [];
+
+    /// <summary>The same levels as raw loops on their own threads: what the hardware allows without the service.</summary>
+    public SortedDictionary<int, List<ConcurrencyRound>> RawConcurrency { get; } = [];
 
     /// <summary>The machine's 1-minute load average when the benchmark started and ended: other work skews every number.</summary>
     public (double Start, double End) LoadAverage { get; set; }
@@ -45,19 +52,30 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     /// <summary>The median round's aggregate throughput: every token of the round over its wall time.</summary>
     public double ConcurrentTps(int level) => Median(Concurrency[level].Select(r => r.TokensPerSecond));
 
+    public double RawConcurrentTps(int level) => Median(RawConcurrency[level].Select(r => r.TokensPerSecond));
+
     /// <summary>Aggregate throughput at <paramref name="level"/> over one request at a time (the level-1 row, else the service median).</summary>
     public double Scaling(int level) =>
         ConcurrentTps(level) / (Concurrency.ContainsKey(1) ? ConcurrentTps(1) : ServiceTps);
 
-    public void AddConcurrencyRound(int level, ConcurrencyRound round)
+    public void AddConcurrencyRound(int level, ConcurrencyRound raw, ConcurrencyRound service)
     {
-        if (!Concurrency.TryGetValue(level, out var rounds))
-        {
-            Concurrency[level] = rounds = [];
-        }
+        Add(RawConcurrency, raw);
+        Add(Concurrency, service);
 
-        rounds.Add(round);
+        void Add(SortedDictionary<int, List<ConcurrencyRound>> rounds, ConcurrencyRound round)
+        {
+            if (!rounds.TryGetValue(level, out var list))
+            {
+                rounds[level] = list = [];
+            }
+
+            list.Add(round);
+        }
     }
+
+    public double RawScaling(int level) =>
+        RawConcurrentTps(level) / (RawConcurrency.ContainsKey(1) ? RawConcurrentTps(1) : RawTps);
 
     public double? ColdStartMs => ColdStarts.Count == 0 ? null : Median(ColdStarts.Select(c => c.FirstToken.TotalMilliseconds));
 
@@ -74,6 +92,11 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
         Line(text, $"Inference benchmark: model 'demo', {promptTokens} prompt tokens, {arguments.MaxTokens} completion tokens per request, greedy");
         Line(text, $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; client GC {(GCSettings.IsServerGC ? "server" : "workstation")}");
         Line(text, $"{arguments.Runs} timed runs each, interleaved raw/service/stream after {arguments.Warmup} warmup rounds; load average {LoadAverage.Start:0.00} at start, {LoadAverage.End:0.00} at end");
+        if (LoadAverage.Start > BusyAtStart || LoadAverage.End > BusyAtEnd)
+        {
+            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, cpu ms/run less so");
+        }
+
         foreach (var (key, value) in arguments.SessionOptions)
         {
             Line(text, $"session option (raw and service): {key}={value}");
@@ -97,11 +120,11 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
 
         if (Concurrency.Count > 0)
         {
-            Line(text, $"{"concurrent requests",-20} {"aggregate tok/s",16} {"x one",7} {"per request tok/s",18}   (median of {arguments.Rounds} rounds)");
+            Line(text, $"{"concurrent requests",-20} {"aggregate tok/s",16} {"x one",7} {"per request tok/s",18} {"raw loops tok/s",16} {"x one",7} {"service/raw",12}   (median of {arguments.Rounds} rounds)");
             foreach (int level in Concurrency.Keys)
             {
                 string target = level == ScalingLevel ? $"   target >= {ScalingTarget:0.0}x  {Verdict(Scaling(level) >= ScalingTarget)}" : string.Empty;
-                Line(text, $"{level,-20} {ConcurrentTps(level),16:0.0} {Scaling(level),6:0.00}x {ConcurrentTps(level) / level,18:0.0}{target}");
+                Line(text, $"{level,-20} {ConcurrentTps(level),16:0.0} {Scaling(level),6:0.00}x {ConcurrentTps(level) / level,18:0.0} {RawConcurrentTps(level),16:0.0} {RawScaling(level),6:0.00}x {ConcurrentTps(level) / RawConcurrentTps(level),12:0.000}{target}");
             }
 
             text.AppendLine();
@@ -147,11 +170,19 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
             json.WriteNumber("service_server_cpu_ms", Round(ServerCpuMs(Service), 2));
             json.WriteNumber("stream_cpu_ms", Round(CpuMs(Stream), 2));
             json.WriteNumber("stream_server_cpu_ms", Round(ServerCpuMs(Stream), 2));
+            json.WriteNumber("stream_chunks", Median(Stream.Select(r => (double)r.Chunks)));
             json.WriteNumber("stream_first_token_ms", Round(Median(Stream.Select(r => r.FirstToken.TotalMilliseconds)), 2));
             json.WriteStartObject("concurrent_tps");
             foreach (int level in Concurrency.Keys)
             {
                 json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(ConcurrentTps(level), 1));
+            }
+
+            json.WriteEndObject();
+            json.WriteStartObject("raw_concurrent_tps");
+            foreach (int level in RawConcurrency.Keys)
+            {
+                json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(RawConcurrentTps(level), 1));
             }
 
             json.WriteEndObject();

@@ -31,14 +31,28 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-switch (arguments.Mode)
+try
 {
-    case "inference":
-        var report = await InferenceBenchmark.RunAsync(arguments, cancel.Token);
-        report.Print(Console.Out);
-        return 0;
-    default:
-        Console.Error.WriteLine($"error: unknown mode '{arguments.Mode}'.");
-        Console.Error.WriteLine(BenchmarkArguments.Usage);
-        return 2;
+    switch (arguments.Mode)
+    {
+        case "inference":
+            var report = await InferenceBenchmark.RunAsync(arguments, cancel.Token);
+            report.Print(Console.Out);
+            return 0;
+        default:
+            Console.Error.WriteLine($"error: unknown mode '{arguments.Mode}'.");
+            Console.Error.WriteLine(BenchmarkArguments.Usage);
+            return 2;
+    }
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("cancelled");
+    return 130;
+}
+catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException)
+{
+    // A failed check or a service that misbehaved: say what happened, without a stack trace in the way.
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
 }
