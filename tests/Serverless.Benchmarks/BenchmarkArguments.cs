@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Reflection;
+
+namespace Serverless.Benchmarks;
+
+/// <summary>Command line of the benchmark console: a mode and a few knobs, all with defaults.</summary>
+internal sealed record BenchmarkArguments
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference [options]
+          --runs N           timed rounds of (raw, service, stream), interleaved       (default 20)
+          --warmup N         untimed rounds before them (JIT tiering settles)          (default 30)
+          --max-tokens N     completion tokens per request (the demo model never stops) (default 256)
+          --levels a,b,...   concurrent request counts                                  (default 1,2,4,8)
+          --rounds N         timed rounds per concurrency level                         (default 5)
+          --cold-runs N      fresh service processes for the cold start                 (default 3)
+          --prompt TEXT      the prompt                                                 (default: a fixed sentence)
+          --server-dll PATH  the local host to run          (default: the Serverless.Local.dll built with this)
+          --server-env KEY=VALUE       an extra environment variable for the service processes (repeatable;
+                             e.g. DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
+          --session-option KEY=VALUE   set model.decoder.session_options.KEY in the demo model's genai_config.json,
+                             for raw and service alike (repeatable; e.g. intra_op_num_threads=1,
+                             session.intra_op.allow_spinning=0)
+        """;
+
+    public const string DefaultPrompt = "Once upon a time, in a quiet town by the sea, there lived a curious child who";
+
+    public string Mode { get; init; } = "inference";
+
+    public int Runs { get; init; } = 20;
+
+    public int Warmup { get; init; } = 30;
+
+    public int MaxTokens { get; init; } = 256;
+
+    public IReadOnlyList<int> Levels { get; init; } = [1, 2, 4, 8];
+
+    public int Rounds { get; init; } = 5;
+
+    public int ColdRuns { get; init; } = 3;
+
+    public string Prompt { get; init; } = DefaultPrompt;
+
+    public string ServerDll { get; init; } = DefaultServerDll();
+
+    public IReadOnlyDictionary<string, string> SessionOptions { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
+
+    public static BenchmarkArguments Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var parsed = new BenchmarkArguments { Mode = args[0] };
+        for (int i = 1; i < args.Count; i++)
+        {
+            string name = args[i];
+            string value = i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+            parsed = name switch
+            {
+                "--runs" => parsed with { Runs = Positive(name, value) },
+                "--warmup" => parsed with { Warmup = Positive(name, value, allowZero: true) },
+                "--max-tokens" => parsed with { MaxTokens = Positive(name, value) },
+                "--levels" => parsed with { Levels = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => Positive(name, v))] },
+                "--rounds" => parsed with { Rounds = Positive(name, value) },
+                "--cold-runs" => parsed with { ColdRuns = Positive(name, value, allowZero: true) },
+                "--prompt" => parsed with { Prompt = value.Length > 0 ? value : throw new ArgumentException("--prompt must not be empty.") },
+                "--server-dll" => parsed with { ServerDll = Path.GetFullPath(value) },
+                "--session-option" => parsed with { SessionOptions = With(parsed.SessionOptions, name, value) },
+                "--server-env" => parsed with { ServerEnvironment = With(parsed.ServerEnvironment, name, value) },
+                _ => throw new ArgumentException($"unknown option '{name}'."),
+            };
+        }
+
+        if (parsed.Levels.Count == 0)
+        {
+            throw new ArgumentException("--levels needs at least one level.");
+        }
+
+        return parsed;
+    }
+
+    private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> options, string name, string value)
+    {
+        int equals = value.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            throw new ArgumentException($"{name} takes KEY=VALUE, not '{value}'.");
+        }
+
+        return new Dictionary<string, string>(options) { [value[..equals]] = value[(equals + 1)..] };
+    }
+
+    private static int Positive(string name, string value, bool allowZero = false) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && (n > 0 || (allowZero && n == 0))
+            ? n
+            : throw new ArgumentException($"{name} must be a {(allowZero ? "non-negative" : "positive")} whole number, not '{value}'.");
+
+    // The project builds Serverless.Local with the same configuration and records where its dll lands.
+    private static string DefaultServerDll() =>
+        typeof(BenchmarkArguments).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "ServerlessLocalDll")?.Value ?? "Serverless.Local.dll";
+}
