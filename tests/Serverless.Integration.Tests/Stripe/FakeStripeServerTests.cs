@@ -114,6 +114,28 @@ public sealed class FakeStripeServerTests
     }
 
     [Fact]
+    public async Task Deactivated_meter_refuses_events_until_reactivated()
+    {
+        var (stripe, customer) = await StartWithMeterAsync();
+        await using var _ = stripe;
+        var client = stripe.CreateClient();
+        var meterId = Assert.Single(stripe.Meters).Id;
+
+        var deactivated = await client.V1.Billing.Meters.DeactivateAsync(meterId);
+        var refused = await Assert.ThrowsAsync<StripeException>(() => client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 1)));
+        var inactive = await client.V1.Billing.Meters.ListAsync(new MeterListOptions { Status = "inactive" });
+        var reactivated = await client.V1.Billing.Meters.ReactivateAsync(meterId);
+        await client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 1));
+
+        Assert.Equal("inactive", deactivated.Status);
+        Assert.NotNull(deactivated.StatusTransitions.DeactivatedAt);
+        Assert.Equal("archived_meter", refused.StripeError.Code);
+        Assert.Equal(meterId, Assert.Single(inactive.Data).Id);
+        Assert.Equal("active", reactivated.Status);
+        Assert.Equal(1, stripe.TotalFor(customer, EventName));
+    }
+
+    [Fact]
     public async Task Meter_event_is_accepted_and_echoed()
     {
         var clock = Clock();
@@ -391,6 +413,28 @@ public sealed class FakeStripeServerTests
 
         Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
         Assert.Equal("idempotency_error", error.StripeError.Type);
+        Assert.Single(stripe.Customers);
+    }
+
+    [Fact]
+    public async Task Idempotency_key_still_executing_is_409_which_stripe_net_would_retry()
+    {
+        await using var stripe = await FakeStripeServer.StartAsync();
+        var client = stripe.CreateClient();
+        var options = new CustomerCreateOptions { Name = "Slowpoke" };
+        var key = new RequestOptions { IdempotencyKey = "in-flight" };
+        var pause = stripe.PauseNext(StripeEndpoint.Customers);
+
+        var first = client.V1.Customers.CreateAsync(options, key);
+        await pause.Arrived.WaitAsync(TimeSpan.FromSeconds(10));
+        var conflict = await Assert.ThrowsAsync<StripeException>(() => client.V1.Customers.CreateAsync(options, key));
+        pause.Release();
+        var created = await first;
+        var replayed = await client.V1.Customers.CreateAsync(options, key);
+
+        Assert.Equal(HttpStatusCode.Conflict, conflict.HttpStatusCode);
+        Assert.Equal("idempotency_error", conflict.StripeError.Type);
+        Assert.Equal(created.Id, replayed.Id);
         Assert.Single(stripe.Customers);
     }
 

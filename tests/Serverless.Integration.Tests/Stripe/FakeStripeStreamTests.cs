@@ -48,6 +48,21 @@ public sealed class FakeStripeStreamTests
     }
 
     [Fact]
+    public async Task One_client_can_stream_by_passing_the_session_token_per_request()
+    {
+        var (stripe, customer) = await StartWithMeterAsync();
+        await using var _ = stripe;
+        var client = stripe.CreateClient();
+        var session = await client.V2.Billing.MeterEventSession.CreateAsync(new MeterEventSessionCreateOptions());
+
+        await client.V2.Billing.MeterEventStream.CreateAsync(
+            new MeterEventStreamCreateOptions { Events = [StreamEvent(customer, "8")] },
+            new RequestOptions { ApiKey = session.AuthenticationToken });
+
+        Assert.Equal(8, stripe.TotalFor(customer, EventName));
+    }
+
+    [Fact]
     public async Task More_than_100_events_in_one_request_are_refused()
     {
         var (stripe, customer) = await StartWithMeterAsync();

@@ -566,7 +566,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
                 using var response = await _webhookClient.SendAsync(request);
                 _deliveryLog.Enqueue(new WebhookDelivery(report.EventId, report.EventType, (int)response.StatusCode, null));
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
             {
                 _deliveryLog.Enqueue(new WebhookDelivery(report.EventId, report.EventType, null, e.Message));
             }
