@@ -50,10 +50,11 @@ public sealed class FakeStripeFailureTests
         var (stripe, customer) = await StartWithMeterAsync();
         await using var _ = stripe;
         stripe.FailNext(StripeFailure.TimeoutAfterAccept(), StripeEndpoint.MeterEvents);
-        var client = stripe.CreateClient(timeout: TimeSpan.FromMilliseconds(500));
+        var client = stripe.CreateClient(timeout: TimeSpan.FromSeconds(1));
 
         var timeout = await Assert.ThrowsAsync<TaskCanceledException>(
             () => client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 77, "lost-answer")));
+        await stripe.WaitForAcceptedEventsAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
         var duplicate = await Assert.ThrowsAsync<StripeException>(
             () => client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 77, "lost-answer")));
 
@@ -69,7 +70,7 @@ public sealed class FakeStripeFailureTests
         var (stripe, customer) = await StartWithMeterAsync();
         await using var _ = stripe;
         stripe.FailNext(StripeFailure.TimeoutAfterAccept(), StripeEndpoint.MeterEvents);
-        var client = stripe.CreateClient(timeout: TimeSpan.FromMilliseconds(500), maxNetworkRetries: 1);
+        var client = stripe.CreateClient(timeout: TimeSpan.FromSeconds(1), maxNetworkRetries: 1);
 
         var accepted = await client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 5, "retried-by-sdk"));
 
@@ -89,6 +90,7 @@ public sealed class FakeStripeFailureTests
 
         await Assert.ThrowsAsync<HttpRequestException>(
             () => stripe.CreateClient().V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 3, "dropped")));
+        await stripe.WaitForAcceptedEventsAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.NotNull(stripe.FindEvent("dropped"));
     }
@@ -104,7 +106,7 @@ public sealed class FakeStripeFailureTests
         var watch = Stopwatch.StartNew();
         await client.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customer, 1));
 
-        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(400), watch.Elapsed.ToString());
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(390), watch.Elapsed.ToString());
         Assert.Equal(1, stripe.FailuresInjected);
     }
 

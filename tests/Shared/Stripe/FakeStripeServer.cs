@@ -29,6 +29,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
     private readonly FailurePlan _failures = new();
     private readonly ConcurrentDictionary<StripeEndpoint, int> _calls = new();
     private readonly CountSignal _reports = new();
+    private readonly CountSignal _accepted = new();
     private readonly CountSignal _deliveries = new();
     private readonly ConcurrentQueue<WebhookDelivery> _deliveryLog = new();
     private readonly ConcurrentBag<Task> _webhookTasks = [];
@@ -215,6 +216,10 @@ public sealed class FakeStripeServer : IAsyncDisposable
     public IReadOnlyList<MeterErrorReport> ErrorReports => Read(s => s.ErrorReports.ToList());
 
     public IReadOnlyList<WebhookDelivery> WebhookDeliveries => _deliveryLog.ToList();
+
+    /// <summary>Completes once <paramref name="count"/> meter events have been accepted in all (v1 and stream).</summary>
+    public Task WaitForAcceptedEventsAsync(int count, CancellationToken cancellationToken = default) =>
+        _accepted.WaitAsync(count, cancellationToken);
 
     public Task WaitForErrorReportsAsync(int count, CancellationToken cancellationToken = default) =>
         _reports.WaitAsync(count, cancellationToken);
@@ -454,9 +459,11 @@ public sealed class FakeStripeServer : IAsyncDisposable
             lock (_store.Gate)
             {
                 var reportsBefore = _store.ErrorReports.Count;
+                var eventsBefore = _store.Events.Count;
                 var request = new FakeStripeRequest(route.Endpoint, http.Request.Method, route.Segments, parameters, json, Now);
                 var response = route.Handler(_store, request);
                 newReports.AddRange(_store.ErrorReports.Skip(reportsBefore));
+                _accepted.Add(_store.Events.Count - eventsBefore);
                 return response;
             }
         }
