@@ -201,6 +201,22 @@ public sealed class FakeStripeStreamTests
     }
 
     [Fact]
+    public async Task Injected_rate_limit_on_the_stream_is_a_v2_rate_limit_exception()
+    {
+        var (stripe, customer) = await StartWithMeterAsync();
+        await using var _ = stripe;
+        var stream = await StreamClientAsync(stripe);
+        stripe.FailNext(StripeFailure.RateLimited(TimeSpan.FromSeconds(3)), StripeEndpoint.MeterEventStream);
+
+        var error = await Assert.ThrowsAsync<RateLimitException>(() => stream.V2.Billing.MeterEventStream.CreateAsync(
+            new MeterEventStreamCreateOptions { Events = [StreamEvent(customer, "1")] }));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, error.HttpStatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(3), error.StripeResponse.Headers.RetryAfter?.Delta);
+        Assert.Empty(stripe.AcceptedEvents);
+    }
+
+    [Fact]
     public async Task Streamed_event_with_an_identifier_already_accepted_is_dropped_silently()
     {
         var (stripe, customer) = await StartWithMeterAsync();
