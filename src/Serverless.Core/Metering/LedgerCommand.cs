@@ -66,6 +66,7 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
                 {
                     string => DbType.String,
                     int => DbType.Int32,
+                    bool => DbType.Boolean,
                     _ => DbType.Int64,
                 };
             }

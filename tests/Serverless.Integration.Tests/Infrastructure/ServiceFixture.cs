@@ -51,6 +51,9 @@ public class ServiceFixture : IAsyncLifetime
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
+    /// <summary>Adds or overrides host settings before the host starts (Stripe, batch options, ...).</summary>
+    protected virtual Task ConfigureAsync(IDictionary<string, string?> settings) => Task.CompletedTask;
+
     public string DatabaseConnectionString { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
@@ -80,6 +83,7 @@ public class ServiceFixture : IAsyncLifetime
         settings[$"ModelStorage:Models:{index}:Id"] = "local-demo";
         settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
 
+        await ConfigureAsync(settings);
         _factory = new ServiceFactory(settings);
         _factory.UseKestrel(0);
         _factory.StartServer();
@@ -98,7 +102,7 @@ public class ServiceFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_factory is not null)
         {
