@@ -53,6 +53,9 @@ public class ServiceFixture : IAsyncLifetime
 
     public string DatabaseConnectionString { get; private set; } = string.Empty;
 
+    /// <summary>The host's configuration (for running the admin CLI against the same secret and database).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
@@ -80,6 +83,7 @@ public class ServiceFixture : IAsyncLifetime
         settings[$"ModelStorage:Models:{index}:Id"] = "local-demo";
         settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
 
+        Settings = settings;
         _factory = new ServiceFactory(settings);
         _factory.UseKestrel(0);
         _factory.StartServer();
