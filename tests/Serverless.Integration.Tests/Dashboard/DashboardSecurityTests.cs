@@ -40,6 +40,8 @@ public sealed partial class DashboardSecurityTests(DashboardFixture dashboard)
             Assert.False(await page.Locator("#app-view").IsVisibleAsync());
             Assert.Empty(await browser.Context.CookiesAsync());
         }
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ArtifactsDirectory, "dashboard-signin-error.png") });
     }
 
     [Fact]

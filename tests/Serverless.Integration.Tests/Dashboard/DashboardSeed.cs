@@ -74,6 +74,14 @@ internal static class DashboardSeed
             }
 
             db.AddRange(records);
+
+            // Keys were last used by their latest request (the API records that as it authenticates).
+            foreach (var latest in records.GroupBy(r => r.KeyId).Select(g => g.MaxBy(r => r.EndedAt)!))
+            {
+                var key = await db.ApiKeys.SingleAsync(k => k.KeyId == latest.KeyId);
+                key.LastUsedAt = latest.StartedAt;
+            }
+
             await db.SaveChangesAsync();
         }
 

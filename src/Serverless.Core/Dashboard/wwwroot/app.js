@@ -61,7 +61,8 @@ function money(micro, attributes = {}) {
   const dollars = Math.floor(absolute / 1e6);
   const fraction = String(absolute % 1e6).padStart(6, '0');
   const rest = fraction.slice(2).replace(/0+$/, '');
-  return h('span', { class: 'money', 'data-value': micro, ...attributes },
+  const exact = `${negative ? '-' : ''}$${integer.format(dollars)}.${fraction}`;
+  return h('span', { class: 'money', 'data-value': micro, title: exact, ...attributes },
     `${negative ? '-' : ''}$${integer.format(dollars)}.${fraction.slice(0, 2)}`,
     rest ? h('span', { class: 'micro' }, rest) : null);
 }
@@ -554,7 +555,7 @@ async function loadBilling() {
 }
 
 function renderBilling(b) {
-  const sub = !b.stripe_configured ? 'Usage billing is not connected on this service; your usage is recorded and kept.'
+  const sub = !b.stripe_configured ? 'Reporting usage to Stripe is switched off on this service at the moment; your usage is recorded and kept.'
     : !b.stripe_linked ? 'Your account is not linked to a billing account yet; usage is recorded and reported once it is.'
       : 'Usage is reported to Stripe, which invoices it at the end of each billing period.';
   $('#billing-sub').textContent = sub;
