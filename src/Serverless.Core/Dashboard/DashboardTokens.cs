@@ -28,6 +28,7 @@ public sealed class DashboardTokens
     public const int MaxTokenLength = 1024;
 
     private const string Version = "v1";
+    private const long MaxUnixSeconds = 253_402_300_799;
     private const string SessionType = "session";
     private const string LinkType = "link";
 
@@ -137,7 +138,8 @@ public sealed class DashboardTokens
             return null;
         }
 
-        if (payload is null || payload.Type != type || !CustomerIds.IsValid(payload.Customer) || string.IsNullOrEmpty(payload.Id))
+        if (payload is null || payload.Type != type || !CustomerIds.IsValid(payload.Customer) || string.IsNullOrEmpty(payload.Id)
+            || payload.IssuedAt is < 0 or > MaxUnixSeconds || payload.ExpiresAt is < 0 or > MaxUnixSeconds)
         {
             return null;
         }
