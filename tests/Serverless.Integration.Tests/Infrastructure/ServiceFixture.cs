@@ -56,6 +56,9 @@ public class ServiceFixture : IAsyncLifetime
 
     public string DatabaseConnectionString { get; private set; } = string.Empty;
 
+    /// <summary>The host's configuration (for running the admin CLI against the same secret and database).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
@@ -84,6 +87,7 @@ public class ServiceFixture : IAsyncLifetime
         settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
 
         await ConfigureAsync(settings);
+        Settings = settings;
         _factory = new ServiceFactory(settings);
         _factory.UseKestrel(0);
         _factory.StartServer();
