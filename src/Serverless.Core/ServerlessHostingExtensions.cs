@@ -2,7 +2,9 @@ using Microsoft.Extensions.Hosting;
 using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
+using Serverless.Core.Files;
 using Serverless.Core.Inference;
+using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
@@ -23,7 +25,9 @@ public static class ServerlessHostingExtensions
             .AddMetering(configuration)
             .AddBilling(configuration)
             .AddModels(configuration)
-            .AddInference(configuration);
+            .AddInference(configuration)
+            .AddFiles(configuration)
+            .AddBatches(configuration);
         return builder;
     }
 }

@@ -58,8 +58,16 @@ internal static class LedgerSql
         VALUES (@requestId, @key, @customer, @model, @instance, @priceVersion, @input, @output, @discount, @prompt, @max, @reserved, @period, @window, @started, @batch)
         """;
 
+    // Only the instance that holds the reservation settles it: a batch line resumed elsewhere has moved it, and the
+    // sweeper, which read it under its dead owner, must then leave it alone.
     public const string DeleteReservation = """
-        DELETE FROM "Reservations" WHERE "RequestId" = @requestId
+        DELETE FROM "Reservations" WHERE "RequestId" = @requestId AND "InstanceId" = @instance
+        """;
+
+    public const string TakeOverReservation = """
+        UPDATE "Reservations" SET "InstanceId" = @instance, "StartedAt" = @started WHERE "RequestId" = @requestId
+        RETURNING "KeyId", "CustomerId", "Model", "PriceVersion", "InputMicroUsdPerMillion", "OutputMicroUsdPerMillion", "DiscountBasisPoints",
+          "PromptTokens", "MaxTokens", "ReservedMicroUsd", "PeriodStart", "WindowStart", "BatchId"
         """;
 
     public const string InsertUsage = """

@@ -3,7 +3,9 @@ namespace Serverless.Core.Metering;
 /// <summary>
 /// Turns a reservation into the request's one usage record: deletes the reservation (the guard against
 /// settling twice), inserts the record, moves budgets from reserved to spent, gives unused tokens back to
-/// the rate window and stores or releases the idempotent result, all in the batch's transaction.
+/// the rate window and stores or releases the idempotent result, all in the batch's transaction. A reservation that
+/// is gone, or held by another instance (a batch line resumed there), is not settled here: the existing record, if
+/// any, is returned instead.
 /// </summary>
 internal sealed class SettleCommand(SettlementRequest request, string instanceId) : LedgerCommand<Settlement>
 {
@@ -12,7 +14,7 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
     internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
     {
         var r = request.Reservation;
-        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId)) == 0)
+        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId), ("@instance", r.InstanceId)) == 0)
         {
             return Existing(batch, r.RequestId);
         }
@@ -41,7 +43,11 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
                 LedgerSql.SettleBudget,
                 ("@scope", scope), ("@id", id), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
                 ("@cost", cost), ("@tokens", prompt + completion));
-            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+            if (r.BatchId is null)
+            {
+                // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
+                batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+            }
         }
 
         if (request.Idempotency is { } claim)
@@ -66,7 +72,7 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
         return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true);
     }
 
-    private static Settlement Existing(LedgerBatch batch, string requestId)
+    internal static Settlement Existing(LedgerBatch batch, string requestId)
     {
         using var reader = batch.Command(LedgerSql.SelectUsage, ("@requestId", requestId)).ExecuteReader();
         if (!reader.Read())

@@ -2,7 +2,9 @@ using System.Reflection;
 using System.Text.Json;
 using Serverless.Core.Billing;
 using Serverless.Core.Data;
+using Serverless.Core.Files;
 using Serverless.Core.Inference;
+using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
@@ -21,6 +23,9 @@ public sealed class SampleSettingsTests
         (DatabaseOptions.SectionName, typeof(DatabaseOptions)),
         (MeteringOptions.SectionName, typeof(MeteringOptions)),
         (StripeOptions.SectionName, typeof(StripeOptions)),
+        (FilesOptions.SectionName, typeof(FilesOptions)),
+        (BatchOptions.SectionName, typeof(BatchOptions)),
+        (LocalDurableTaskOptions.SectionName, typeof(LocalDurableTaskOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

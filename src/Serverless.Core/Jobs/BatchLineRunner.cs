@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serverless.Core.Http;
+using Serverless.Core.Inference;
+using Serverless.Core.Metering;
+
+namespace Serverless.Core.Jobs;
+
+/// <summary>A valid input line as a chunk holds it.</summary>
+public sealed record BatchInputLine(int Index, string CustomId, JsonElement Body);
+
+/// <summary>
+/// Runs one line of a batch through <see cref="CompletionService.CompleteAsync"/>: the same parsing, checks, budget
+/// reservation and metering as the route, under the line's stable request id and the batch's id. A line run again
+/// (its chunk re-executed after a crash) resumes rather than bills twice: a settled line's stored result is reused,
+/// a reserved one is taken over. Bounds how many lines generate at once on this instance.
+/// </summary>
+public sealed partial class BatchLineRunner : IDisposable
+{
+    private readonly CompletionService _completions;
+    private readonly BatchOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BatchLineRunner> _logger;
+    private readonly SemaphoreSlim _lines;
+
+    public BatchLineRunner(CompletionService completions, IOptions<BatchOptions> options, TimeProvider time, ILogger<BatchLineRunner> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _completions = completions;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _lines = new SemaphoreSlim(_options.MaxConcurrentLines, _options.MaxConcurrentLines);
+    }
+
+    /// <summary>
+    /// Runs the line and appends its result to the chunk's results; returns whether it succeeded.
+    /// <paramref name="earlier"/> holds the line's last successful result from an earlier attempt, if any.
+    /// </summary>
+    public async Task<bool> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(line);
+        ArgumentNullException.ThrowIfNull(results);
+        await _lines.WaitAsync(cancellationToken);
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await RunOnceAsync(job, caller, line, earlier, results, cancellationToken);
+                }
+                catch (ApiException ex) when (ex.Status >= 500 && attempt < _options.LineAttempts)
+                {
+                    LogRetry(_logger, BatchLines.RequestId(job.Id, line.Index), ex.Status, attempt);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Pow(2, attempt - 1)), _time, cancellationToken);
+                }
+                catch (ApiException ex)
+                {
+                    await results.AppendAsync(BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, ex)), cancellationToken);
+                    return false;
+                }
+            }
+        }
+        finally
+        {
+            _lines.Release();
+        }
+    }
+
+    public void Dispose() => _lines.Dispose();
+
+    private async Task<bool> RunOnceAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken cancellationToken)
+    {
+        var (kind, request, buildPrompt) = Parse(job.Endpoint, line.Body);
+        var result = await _completions.CompleteAsync(new CompletionInvocation
+        {
+            Caller = caller,
+            RequestId = BatchLines.RequestId(job.Id, line.Index),
+            BatchId = job.Id,
+            Kind = kind,
+            Request = request,
+            BuildPrompt = buildPrompt,
+            BeforeSettleAsync = done => results.AppendAsync(
+                BatchLines.Entry(line.Index, true, BatchLines.Response(job.Id, line.Index, line.CustomId, 200, done.Body)), cancellationToken),
+        }, cancellationToken);
+        if (!result.AlreadySettled)
+        {
+            return true;
+        }
+
+        // Settled by an earlier attempt whose chunk did not finish: its output was stored before the record was written.
+        var settlement = result.Settlement!;
+        if (settlement.Outcome is UsageOutcome.Completed or UsageOutcome.Length && earlier is not null)
+        {
+            await results.AppendAsync(earlier, cancellationToken);
+            return true;
+        }
+
+        var error = new ApiException(500, "server_error", "request_interrupted",
+            $"The request was interrupted before it completed and was recorded as '{settlement.Outcome}'.");
+        await results.AppendAsync(BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, error)), cancellationToken);
+        return false;
+    }
+
+    private static (CompletionKind Kind, GenerationRequest Request, Func<LoadedModel, int[]> BuildPrompt) Parse(string endpoint, JsonElement body)
+    {
+        if (endpoint == BatchEndpoints.ChatCompletions)
+        {
+            var chat = GenerationRequestParser.ParseChat(body);
+            RejectStreaming(chat.Options);
+            return (CompletionKind.Chat, chat.Options, model => ChatPrompt.Build(model, chat.Messages));
+        }
+
+        var completion = GenerationRequestParser.ParseCompletion(body);
+        RejectStreaming(completion.Options);
+        return (CompletionKind.Text, completion.Options, model => CompletionService.PromptTokens(model, completion));
+    }
+
+    private static void RejectStreaming(GenerationRequest request)
+    {
+        if (request.Stream)
+        {
+            throw ApiException.InvalidValue("stream", "Batch requests cannot stream: leave 'stream' unset or false.");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{RequestId}: attempt {Attempt} failed with {Status}; retrying")]
+    private static partial void LogRetry(ILogger logger, string requestId, int status, int attempt);
+}
+
+/// <summary>The routes a batch may target.</summary>
+public static class BatchEndpoints
+{
+    public const string ChatCompletions = "/v1/chat/completions";
+    public const string Completions = "/v1/completions";
+
+    public static bool IsSupported(string endpoint) => endpoint is ChatCompletions or Completions;
+}
