@@ -5,6 +5,7 @@ namespace Serverless.Core.Files;
 /// <summary>OpenAI's file object.</summary>
 public sealed record FileObject(string Id, long Bytes, long CreatedAt, string Filename, string Purpose)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "file";
 
     /// <summary>Files do not expire here.</summary>
@@ -24,6 +25,7 @@ public sealed record FileObject(string Id, long Bytes, long CreatedAt, string Fi
 
 public sealed record FileList(IReadOnlyList<FileObject> Data, bool HasMore)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "list";
 
     public string? FirstId => Data.Count > 0 ? Data[0].Id : null;
@@ -33,6 +35,7 @@ public sealed record FileList(IReadOnlyList<FileObject> Data, bool HasMore)
 
 public sealed record FileDeleted(string Id, bool Deleted)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "file";
 }
 

@@ -24,6 +24,7 @@ public sealed record BatchObject(
     BatchRequestCounts RequestCounts,
     IReadOnlyDictionary<string, string>? Metadata)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "batch";
 }
 
@@ -31,6 +32,7 @@ public sealed record BatchRequestCounts(int Total, int Completed, int Failed);
 
 public sealed record BatchErrors(IReadOnlyList<BatchError> Data)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "list";
 }
 
@@ -38,6 +40,7 @@ public sealed record BatchError(string Code, string Message, string? Param = nul
 
 public sealed record BatchList(IReadOnlyList<BatchObject> Data, bool HasMore)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "list";
 
     public string? FirstId => Data.Count > 0 ? Data[0].Id : null;

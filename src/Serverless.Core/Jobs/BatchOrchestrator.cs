@@ -35,7 +35,20 @@ public sealed class BatchOrchestrator : TaskOrchestrator<string, string>
 
     // Activities are retried (transient storage or ledger trouble); a line is never billed twice by a retry because
     // its request id is stable and the ledger resumes it (see AdmissionRequest.BatchId).
-    private static readonly TaskOptions Retry = new(new TaskRetryOptions(new RetryPolicy(5, TimeSpan.FromSeconds(2), 2, TimeSpan.FromMinutes(1))));
+    private static readonly RetryPolicy DefaultRetry = new(5, TimeSpan.FromSeconds(2), 2, TimeSpan.FromMinutes(1));
+
+    private readonly TaskOptions _retry;
+
+    public BatchOrchestrator()
+        : this(DefaultRetry)
+    {
+    }
+
+    /// <param name="retry">How activities are retried (tests shorten it).</param>
+    public BatchOrchestrator(RetryPolicy retry)
+    {
+        _retry = new TaskOptions(new TaskRetryOptions(retry));
+    }
 
     public override async Task<string> RunAsync(TaskOrchestrationContext context, string input)
     {
@@ -43,23 +56,23 @@ public sealed class BatchOrchestrator : TaskOrchestrator<string, string>
         string batchId = input;
         try
         {
-            var plan = await context.CallActivityAsync<BatchPlan>(BatchActivityNames.Validate, batchId, Retry);
+            var plan = await context.CallActivityAsync<BatchPlan>(BatchActivityNames.Validate, batchId, _retry);
             if (!plan.Valid)
             {
                 return BatchStatus.Failed;
             }
 
-            string? stopped = await RunChunksAsync(context, batchId, plan);
-            return await context.CallActivityAsync<string>(BatchActivityNames.Finalize, new FinalizeRequest(batchId, stopped), Retry);
+            string? stopped = await RunChunksAsync(context, batchId, plan, _retry);
+            return await context.CallActivityAsync<string>(BatchActivityNames.Finalize, new FinalizeRequest(batchId, stopped), _retry);
         }
         catch (TaskFailedException ex)
         {
-            await context.CallActivityAsync(BatchActivityNames.Fail, new FailRequest(batchId, ex.FailureDetails.ErrorMessage), Retry);
+            await context.CallActivityAsync(BatchActivityNames.Fail, new FailRequest(batchId, ex.FailureDetails.ErrorMessage), _retry);
             return BatchStatus.Failed;
         }
     }
 
-    private static async Task<string?> RunChunksAsync(TaskOrchestrationContext context, string batchId, BatchPlan plan)
+    private static async Task<string?> RunChunksAsync(TaskOrchestrationContext context, string batchId, BatchPlan plan, TaskOptions retry)
     {
         using var stopTimer = new CancellationTokenSource();
         var expiry = context.CreateTimer(plan.ExpiresAt.UtcDateTime, stopTimer.Token);
@@ -71,7 +84,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<string, string>
         {
             while (stopped is null && next < plan.Chunks && running.Count < plan.MaxParallelChunks)
             {
-                running.Add(context.CallActivityAsync<ChunkOutcome>(BatchActivityNames.RunChunk, new ChunkRequest(batchId, next++), Retry));
+                running.Add(context.CallActivityAsync<ChunkOutcome>(BatchActivityNames.RunChunk, new ChunkRequest(batchId, next++), retry));
             }
 
             var done = stopped is null ? await Task.WhenAny([.. running, expiry]) : await Task.WhenAny(running);

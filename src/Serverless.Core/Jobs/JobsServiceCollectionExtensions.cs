@@ -51,6 +51,7 @@ public static class JobsServiceCollectionExtensions
 
         // The framework's own tracing is chatty at Information; host.json keeps it at Warning in Azure too.
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.DurableTask", LogLevel.Warning);
         return builder;
     }
 }

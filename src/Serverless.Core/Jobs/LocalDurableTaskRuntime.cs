@@ -26,6 +26,8 @@ public sealed partial class LocalDurableTaskRuntime(
 {
     public const string DefaultHubName = "serverlesslocal";
 
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
     private readonly TaskCompletionSource<TaskHubClient> _client = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskHubWorker? _worker;
 
@@ -40,8 +42,17 @@ public sealed partial class LocalDurableTaskRuntime(
         if (_worker is { } worker)
         {
             // Forced: a chunk in flight is not waited for; its message returns after the visibility timeout and the
-            // chunk runs again, resuming its lines without billing any twice.
-            await worker.StopAsync(isForced: true);
+            // chunk runs again, resuming its lines without billing any twice. Bounded: with storage already gone
+            // (Ctrl+C stops Azurite too) releasing the partition leases would retry forever, and a lease left behind
+            // is taken back at once by the next start (same worker id).
+            try
+            {
+                await worker.StopAsync(isForced: true).WaitAsync(StopTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                LogStopAbandoned(logger, HubName, StopTimeout);
+            }
         }
     }
 
@@ -133,6 +144,9 @@ public sealed partial class LocalDurableTaskRuntime(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Durable Task hub '{HubName}' started (DurableTask.Core on Azure Storage)")]
     private static partial void LogStarted(ILogger logger, string hubName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Durable Task hub '{HubName}' did not stop within {Timeout}; leaving it")]
+    private static partial void LogStopAbandoned(ILogger logger, string hubName, TimeSpan timeout);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Durable Task hub '{HubName}' could not start; retrying in {Delay}")]
     private static partial void LogStartFailed(ILogger logger, Exception exception, string hubName, TimeSpan delay);
