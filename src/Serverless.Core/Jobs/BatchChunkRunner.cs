@@ -43,6 +43,23 @@ public sealed partial class BatchChunkRunner(
         var outcomes = new ConcurrentDictionary<int, bool>();
         using var stop = new CancellationTokenSource();
         using var results = await workspace.OpenResultsAsync(job.Id, request.Chunk, cancellationToken);
+        if (await batches.CredentialProblemAsync(job.KeyId, cancellationToken) is { } problem)
+        {
+            // Lines an earlier attempt settled keep their results; the others are refused as the route would refuse the key.
+            var refusal = ApiException.InvalidApiKey(problem);
+            var settled = await batches.SettledAsync(input.Select(l => BatchLines.RequestId(job.Id, l.Index)).ToList(), cancellationToken);
+            foreach (var line in input)
+            {
+                bool kept = settled.Contains(BatchLines.RequestId(job.Id, line.Index)) && earlier.ContainsKey(line.Index);
+                await results.AppendAsync(kept ? earlier[line.Index] : BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, refusal)), cancellationToken);
+                outcomes[line.Index] = kept;
+            }
+
+            var (done, refused) = Count(outcomes);
+            await batches.SetProgressAsync(job.Id, request.Chunk, done, refused, cancellationToken);
+            return new ChunkOutcome(done, refused, null);
+        }
+
         string? stopped = null;
         var watcher = WatchAsync(job, request.Chunk, outcomes, stop, reason => stopped ??= reason, cancellationToken);
         try
@@ -54,7 +71,10 @@ public sealed partial class BatchChunkRunner(
                     return;
                 }
 
-                outcomes[line.Index] = await lines.RunAsync(job, caller, line, earlier.GetValueOrDefault(line.Index), results, token);
+                if (await lines.RunAsync(job, caller, line, earlier.GetValueOrDefault(line.Index), results, stop.Token, token) is bool ok)
+                {
+                    outcomes[line.Index] = ok;
+                }
             });
         }
         finally

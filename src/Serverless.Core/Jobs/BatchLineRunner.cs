@@ -35,10 +35,12 @@ public sealed partial class BatchLineRunner : IDisposable
     }
 
     /// <summary>
-    /// Runs the line and appends its result to the chunk's results; returns whether it succeeded.
-    /// <paramref name="earlier"/> holds the line's last successful result from an earlier attempt, if any.
+    /// Runs the line and appends its result to the chunk's results; returns whether it succeeded, or null when
+    /// <paramref name="stop"/> was signalled before the line got its turn (it did not run). A line that started is
+    /// not interrupted by <paramref name="stop"/>. <paramref name="earlier"/> holds the line's last successful result
+    /// from an earlier attempt, if any.
     /// </summary>
-    public async Task<bool> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken cancellationToken)
+    public async Task<bool?> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken stop, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(line);
@@ -46,6 +48,11 @@ public sealed partial class BatchLineRunner : IDisposable
         await _lines.WaitAsync(cancellationToken);
         try
         {
+            if (stop.IsCancellationRequested)
+            {
+                return null;
+            }
+
             for (int attempt = 1; ; attempt++)
             {
                 try

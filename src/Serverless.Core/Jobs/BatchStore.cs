@@ -163,6 +163,36 @@ public sealed class BatchStore(IDbContextFactory<ServerlessDbContext> databases,
         return updated > 0;
     }
 
+    /// <summary>
+    /// Why the key that created a batch may no longer run its lines (revoked, expired, or its customer disabled), or
+    /// null. Checked per chunk: a batch does not outlive the credentials it was created with.
+    /// </summary>
+    public async Task<string?> CredentialProblemAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = await db.Set<Keys.ApiKey>().AsNoTracking()
+            .Where(k => k.KeyId == keyId)
+            .Select(k => new { k.RevokedAt, k.ExpiresAt, k.Customer.Disabled })
+            .SingleOrDefaultAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        return key switch
+        {
+            null => "The API key that created this batch no longer exists.",
+            { RevokedAt: not null } => "The API key that created this batch was revoked.",
+            { ExpiresAt: { } expires } when expires <= now => "The API key that created this batch has expired.",
+            { Disabled: true } => "The account of this batch is disabled.",
+            _ => null,
+        };
+    }
+
+    /// <summary>Which of these ledger request ids have their usage record.</summary>
+    public async Task<HashSet<string>> SettledAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var settled = await db.Set<Metering.UsageRecord>().AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).Select(r => r.RequestId).ToListAsync(cancellationToken);
+        return [.. settled];
+    }
+
     /// <summary>A chunk's counts so far; written again with the same or larger counts, so repeating it is harmless.</summary>
     public async Task SetProgressAsync(string id, int chunk, int completed, int failed, CancellationToken cancellationToken = default)
     {

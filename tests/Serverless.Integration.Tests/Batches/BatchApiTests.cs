@@ -225,6 +225,33 @@ public sealed class BatchApiTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Lines_not_yet_started_when_the_creating_key_is_revoked_are_refused_as_with_an_invalid_key()
+    {
+        const string customer = "batch-revoke-co";
+        var creator = await service.CreateKeyAsync(customer);
+        var watcher = await service.CreateKeyAsync(customer);
+        using var client = service.CreateClient(creator.Key);
+        using var poller = service.CreateClient(watcher.Key);
+        var lines = Enumerable.Range(0, 24).Select(i => BatchCalls.CompletionLine($"k{i}", 300)).ToList();
+        string batchId = (await client.CreateBatchAsync(await client.UploadAsync(lines))).GetProperty("id").GetString()!;
+        await poller.WaitForBatchAsync(batchId, b => BatchCalls.Counts(b).Completed > 0, TimeSpan.FromSeconds(60), "the first completed line");
+        Assert.True(await service.Services.GetRequiredService<Serverless.Core.Keys.ApiKeyService>().RevokeAsync(creator.Info.KeyId, CancellationToken.None));
+
+        var batch = await poller.WaitUntilDoneAsync(batchId);
+        Assert.Equal("completed", BatchCalls.Status(batch));
+        var (total, completed, failed) = BatchCalls.Counts(batch);
+        Assert.Equal(24, total);
+        Assert.True(completed > 0 && failed > 0, $"completed {completed}, failed {failed}");
+        var errors = await poller.ReadFileLinesAsync(batch.OptionalString("error_file_id"));
+        Assert.All(errors, e =>
+        {
+            Assert.Equal(401, e.GetProperty("response").GetProperty("status_code").GetInt32());
+            Assert.Equal("invalid_api_key", e.GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("code").GetString());
+        });
+        Assert.Equal(completed, (await RecordsOfAsync(batchId)).Count);
+    }
+
+    [Fact]
     public async Task A_finished_batch_cannot_be_cancelled()
     {
         using var client = service.CreateClient();
