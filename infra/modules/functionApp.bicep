@@ -398,7 +398,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
         }
         {
           name: 'Batch__ChunkSize'
-          value: '100'
+          value: '20'
         }
         {
           name: 'Batch__MaxParallelChunks'

@@ -61,6 +61,7 @@ public sealed partial class BatchChunkRunner(
         }
 
         string? stopped = null;
+        long ticket = lines.NextChunkTicket();
         var watcher = WatchAsync(job, request.Chunk, outcomes, stop, reason => stopped ??= reason, cancellationToken);
         try
         {
@@ -71,7 +72,7 @@ public sealed partial class BatchChunkRunner(
                     return;
                 }
 
-                if (await lines.RunAsync(job, caller, line, earlier.GetValueOrDefault(line.Index), results, stop.Token, token) is bool ok)
+                if (await lines.RunAsync(job, caller, line, earlier.GetValueOrDefault(line.Index), results, ticket, stop.Token, token) is bool ok)
                 {
                     outcomes[line.Index] = ok;
                 }

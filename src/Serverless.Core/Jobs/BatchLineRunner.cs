@@ -16,13 +16,14 @@ public sealed record BatchInputLine(int Index, string CustomId, JsonElement Body
 /// (its chunk re-executed after a crash) resumes rather than bills twice: a settled line's stored result is reused,
 /// a reserved one is taken over. Bounds how many lines generate at once on this instance.
 /// </summary>
-public sealed partial class BatchLineRunner : IDisposable
+public sealed partial class BatchLineRunner
 {
     private readonly CompletionService _completions;
     private readonly BatchOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<BatchLineRunner> _logger;
-    private readonly SemaphoreSlim _lines;
+    private readonly OrderedSlots _lines;
+    private long _chunks;
 
     public BatchLineRunner(CompletionService completions, IOptions<BatchOptions> options, TimeProvider time, ILogger<BatchLineRunner> logger)
     {
@@ -31,8 +32,11 @@ public sealed partial class BatchLineRunner : IDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _lines = new SemaphoreSlim(_options.MaxConcurrentLines, _options.MaxConcurrentLines);
+        _lines = new OrderedSlots(_options.MaxConcurrentLines);
     }
+
+    /// <summary>A chunk's place in line for slots: chunks that started earlier on this instance go first.</summary>
+    public long NextChunkTicket() => Interlocked.Increment(ref _chunks);
 
     /// <summary>
     /// Runs the line and appends its result to the chunk's results; returns whether it succeeded, or null when
@@ -40,12 +44,12 @@ public sealed partial class BatchLineRunner : IDisposable
     /// not interrupted by <paramref name="stop"/>. <paramref name="earlier"/> holds the line's last successful result
     /// from an earlier attempt, if any.
     /// </summary>
-    public async Task<bool?> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken stop, CancellationToken cancellationToken)
+    public async Task<bool?> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, long ticket, CancellationToken stop, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(line);
         ArgumentNullException.ThrowIfNull(results);
-        await _lines.WaitAsync(cancellationToken);
+        await _lines.WaitAsync(ticket);
         try
         {
             if (stop.IsCancellationRequested)
@@ -76,8 +80,6 @@ public sealed partial class BatchLineRunner : IDisposable
             _lines.Release();
         }
     }
-
-    public void Dispose() => _lines.Dispose();
 
     private async Task<bool> RunOnceAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken cancellationToken)
     {

@@ -18,9 +18,13 @@ public sealed class BatchOptions
     [Range(1, 1_000_000)]
     public int MaxLines { get; set; } = 50_000;
 
-    /// <summary>Lines per activity. Smaller chunks show progress sooner and redo less after a crash; larger ones cost fewer activity round trips.</summary>
+    /// <summary>
+    /// Lines per activity. Smaller chunks redo less after a crash; larger ones cost fewer activity round trips. A chunk
+    /// must finish well within the Functions host's functionTimeout (10 minutes in host.json): ChunkSize / MaxConcurrentLines
+    /// lines in a row, each up to max_tokens long.
+    /// </summary>
     [Range(1, 10_000)]
-    public int ChunkSize { get; set; } = 100;
+    public int ChunkSize { get; set; } = 20;
 
     /// <summary>Chunks of one batch scheduled at once (across instances when scaled out).</summary>
     [Range(1, 1000)]
