@@ -19,8 +19,8 @@ public sealed record CompletionInvocation
     public required Func<LoadedModel, int[]> BuildPrompt { get; init; }
 
     /// <summary>
-    /// Stores the finished completion before its usage record is written. If it throws, the request is not settled:
-    /// its reservation stays, and running the same request id again takes it over.
+    /// Turns the finished completion into what the ledger stores with its usage record, in the same transaction (a
+    /// batch line's output line). Running the request id again then answers with it instead of generating again.
     /// </summary>
-    public Func<CompletionResult, Task>? BeforeSettleAsync { get; init; }
+    public Func<CompletionResult, string>? ResultToStore { get; init; }
 }

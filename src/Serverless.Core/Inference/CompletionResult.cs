@@ -16,8 +16,14 @@ public sealed record CompletionResult
     /// <summary>The usage record: written by this call, or the one the request id already had.</summary>
     public Settlement? Settlement { get; init; }
 
-    /// <summary>The request id had its usage record before this call; nothing was generated or billed.</summary>
+    /// <summary>
+    /// The request id had its usage record before this call (nothing was generated or billed), or got it from another
+    /// attempt while this one generated (this generation was not billed): <see cref="StoredResult"/> is the answer.
+    /// </summary>
     public bool AlreadySettled { get; init; }
+
+    /// <summary>What the ledger holds with the record (<see cref="CompletionInvocation.ResultToStore"/>); null when the record has nothing stored.</summary>
+    public string? StoredResult { get; init; }
 
     /// <summary>The reservation of an earlier, interrupted attempt was taken over.</summary>
     public bool Resumed { get; init; }

@@ -132,8 +132,7 @@ public sealed partial class CompletionService(
     /// </summary>
     /// <remarks>
     /// A request id that already has its usage record comes back as <see cref="CompletionResult.AlreadySettled"/>
-    /// without generating: the caller holds the output it stored before that record was written
-    /// (<see cref="CompletionInvocation.BeforeSettleAsync"/>).
+    /// without generating, with what was stored with the record (<see cref="CompletionInvocation.ResultToStore"/>).
     /// </remarks>
     public async Task<CompletionResult> CompleteAsync(CompletionInvocation invocation, CancellationToken cancellationToken)
     {
@@ -159,7 +158,7 @@ public sealed partial class CompletionService(
             case AdmissionStatus.InsufficientQuota:
                 throw MeteringService.InsufficientQuota(admission);
             case AdmissionStatus.AlreadySettled:
-                return new CompletionResult { RequestId = invocation.RequestId, AlreadySettled = true, Settlement = admission.Settlement };
+                return new CompletionResult { RequestId = invocation.RequestId, AlreadySettled = true, Settlement = admission.Settlement, StoredResult = admission.Settlement!.BatchResult };
             case AdmissionStatus.Admitted:
                 break;
             default:
@@ -172,7 +171,6 @@ public sealed partial class CompletionService(
         }
 
         var ledger = new RequestLedger(metering, admission, null, time);
-        bool leaveReserved = false;
         try
         {
             using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop);
@@ -207,31 +205,21 @@ public sealed partial class CompletionService(
             new CompletionWriter(kind, result.Id, result.Created, result.Model, includeUsage: false)
                 .WriteCompletion(body, result.Text, result.Finish, result.PromptTokens, result.CompletionTokens);
             var completion = new CompletionResult { RequestId = invocation.RequestId, Completion = result, Body = body.WrittenMemory, Resumed = admission.Resumed };
-            if (invocation.BeforeSettleAsync is { } store)
+            string? stored = invocation.ResultToStore?.Invoke(completion);
+            var settlement = await ledger.SettleAsync(OutcomeOf(generation.FinishReason), generation.CompletionTokens, batchResult: stored);
+            LogCompleted(logger, invocation.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
+            if (!settlement.SettledHere)
             {
-                try
-                {
-                    await store(completion);
-                }
-                catch (Exception)
-                {
-                    // Without its stored output the line cannot be answered later, so it must not be billed now: the
-                    // reservation stays, and running the line again takes it over and generates again.
-                    leaveReserved = true;
-                    throw;
-                }
+                // Another attempt holding the same request id recorded it first: its record and output are the answer.
+                return completion with { Settlement = settlement, AlreadySettled = true, StoredResult = settlement.BatchResult };
             }
 
-            var settlement = await ledger.SettleAsync(OutcomeOf(generation.FinishReason), generation.CompletionTokens);
-            LogCompleted(logger, invocation.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
-            return completion with { Settlement = settlement };
+            return completion with { Settlement = settlement, StoredResult = stored };
         }
         finally
         {
-            if (!leaveReserved)
-            {
-                await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
-            }
+            // Turned away before generating (a generator that would not start): nothing to bill.
+            await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
         }
     }
 

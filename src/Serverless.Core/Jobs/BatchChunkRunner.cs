@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,9 +8,10 @@ using Serverless.Core.Http;
 namespace Serverless.Core.Jobs;
 
 /// <summary>
-/// One chunk of a batch (an activity): runs its lines, a few at a time, appending each result to the chunk's
-/// results; records progress as it goes and stops starting lines once the batch is being cancelled or its window
-/// has passed. Lines that already have a record from an earlier attempt are answered from that attempt's result.
+/// One chunk of a batch (an activity): runs its lines a few at a time, records progress as it goes, stops starting
+/// lines once the batch is being cancelled or its window has passed, and writes the chunk's results to blob storage.
+/// Run again after a crash, it answers the lines the ledger already recorded with their stored output and resumes the
+/// ones that were generating, so no line is billed twice.
 /// </summary>
 public sealed partial class BatchChunkRunner(
     BatchStore batches,
@@ -38,43 +40,44 @@ public sealed partial class BatchChunkRunner(
             input.Add(new BatchInputLine(root.GetProperty("index").GetInt32(), root.GetProperty("custom_id").GetString()!, root.GetProperty("body").Clone()));
         }
 
-        var earlier = await EarlierSuccessesAsync(job.Id, request.Chunk, cancellationToken);
-        var caller = new ApiCaller(job.KeyId, job.CustomerId, job.ModelScope.Split(',', StringSplitOptions.RemoveEmptyEntries));
-        var outcomes = new ConcurrentDictionary<int, bool>();
-        using var stop = new CancellationTokenSource();
-        using var results = await workspace.OpenResultsAsync(job.Id, request.Chunk, cancellationToken);
+        var outcomes = new ConcurrentDictionary<int, BatchLineOutcome>();
+        string? stopped = null;
         if (await batches.CredentialProblemAsync(job.KeyId, cancellationToken) is { } problem)
         {
-            // Lines an earlier attempt settled keep their results; the others are refused as the route would refuse the key.
-            var refusal = ApiException.InvalidApiKey(problem);
-            var settled = await batches.SettledAsync(input.Select(l => BatchLines.RequestId(job.Id, l.Index)).ToList(), cancellationToken);
-            foreach (var line in input)
-            {
-                bool kept = settled.Contains(BatchLines.RequestId(job.Id, line.Index)) && earlier.ContainsKey(line.Index);
-                await results.AppendAsync(kept ? earlier[line.Index] : BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, refusal)), cancellationToken);
-                outcomes[line.Index] = kept;
-            }
-
-            var (done, refused) = Count(outcomes);
-            await batches.SetProgressAsync(job.Id, request.Chunk, done, refused, cancellationToken);
-            return new ChunkOutcome(done, refused, null);
+            await RefuseAsync(job, input, problem, outcomes, cancellationToken);
+        }
+        else
+        {
+            stopped = await RunLinesAsync(job, request.Chunk, input, outcomes, cancellationToken);
         }
 
-        string? stopped = null;
+        await workspace.WriteLinesAsync(BatchWorkspace.ResultsBlob(job.Id, request.Chunk), outcomes.Values.OrderBy(o => o.Index).Select(o => o.Entry), cancellationToken);
+        var (completed, failed) = Count(outcomes);
+        await batches.SetProgressAsync(job.Id, request.Chunk, completed, failed, cancellationToken);
+        if (outcomes.Count < input.Count)
+        {
+            stopped ??= StopReason(await batches.StatusAsync(job.Id, cancellationToken), job.ExpiresAt) ?? BatchStatus.Cancelled;
+            LogStopped(logger, job.Id, request.Chunk, input.Count - outcomes.Count, stopped);
+            return new ChunkOutcome(completed, failed, stopped);
+        }
+
+        return new ChunkOutcome(completed, failed, null);
+    }
+
+    private async Task<string?> RunLinesAsync(BatchJob job, int chunk, List<BatchInputLine> input, ConcurrentDictionary<int, BatchLineOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var caller = new ApiCaller(job.KeyId, job.CustomerId, job.ModelScope.Split(',', StringSplitOptions.RemoveEmptyEntries));
         long ticket = lines.NextChunkTicket();
-        var watcher = WatchAsync(job, request.Chunk, outcomes, stop, reason => stopped ??= reason, cancellationToken);
+        string? stopped = null;
+        using var stop = new CancellationTokenSource();
+        var watcher = WatchAsync(job, chunk, outcomes, stop, reason => stopped ??= reason, cancellationToken);
         try
         {
             await Parallel.ForEachAsync(input, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentLines, CancellationToken = cancellationToken }, async (line, token) =>
             {
-                if (stop.IsCancellationRequested)
+                if (!stop.IsCancellationRequested && await lines.RunAsync(job, caller, line, ticket, stop.Token, token) is { } outcome)
                 {
-                    return;
-                }
-
-                if (await lines.RunAsync(job, caller, line, earlier.GetValueOrDefault(line.Index), results, ticket, stop.Token, token) is bool ok)
-                {
-                    outcomes[line.Index] = ok;
+                    outcomes[line.Index] = outcome;
                 }
             });
         }
@@ -84,20 +87,26 @@ public sealed partial class BatchChunkRunner(
             await watcher;
         }
 
-        var (completed, failed) = Count(outcomes);
-        await batches.SetProgressAsync(job.Id, request.Chunk, completed, failed, cancellationToken);
-        if (outcomes.Count < input.Count)
-        {
-            stopped ??= StopReason(await batches.StatusAsync(job.Id, cancellationToken), job.ExpiresAt) ?? BatchStatus.Cancelled;
-            LogStopped(logger, job.Id, request.Chunk, input.Count - outcomes.Count, stopped);
-        }
-
-        return new ChunkOutcome(completed, failed, outcomes.Count < input.Count ? stopped : null);
+        return stopped;
     }
 
-    private static (int Completed, int Failed) Count(ConcurrentDictionary<int, bool> outcomes)
+    // The key that created the batch can no longer be used: lines the ledger already recorded keep their stored output,
+    // the others are refused as the route would refuse the key.
+    private async Task RefuseAsync(BatchJob job, List<BatchInputLine> input, string problem, ConcurrentDictionary<int, BatchLineOutcome> outcomes, CancellationToken cancellationToken)
     {
-        int completed = outcomes.Values.Count(ok => ok);
+        var refusal = ApiException.InvalidApiKey(problem);
+        var stored = await batches.StoredResultsAsync(input.Select(l => BatchLines.RequestId(job.Id, l.Index)).ToList(), cancellationToken);
+        foreach (var line in input)
+        {
+            outcomes[line.Index] = stored.TryGetValue(BatchLines.RequestId(job.Id, line.Index), out string? output)
+                ? BatchLineOutcome.Succeeded(line.Index, Encoding.UTF8.GetBytes(output))
+                : BatchLineOutcome.Failed(line.Index, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, refusal));
+        }
+    }
+
+    private static (int Completed, int Failed) Count(ConcurrentDictionary<int, BatchLineOutcome> outcomes)
+    {
+        int completed = outcomes.Values.Count(o => o.Ok);
         return (completed, outcomes.Count - completed);
     }
 
@@ -107,7 +116,7 @@ public sealed partial class BatchChunkRunner(
         : null;
 
     // Progress for the batch object, and the signal to stop: a cancel request, or the end of the completion window.
-    private async Task WatchAsync(BatchJob job, int chunk, ConcurrentDictionary<int, bool> outcomes, CancellationTokenSource stop, Action<string> stopping, CancellationToken cancellationToken)
+    private async Task WatchAsync(BatchJob job, int chunk, ConcurrentDictionary<int, BatchLineOutcome> outcomes, CancellationTokenSource stop, Action<string> stopping, CancellationToken cancellationToken)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -138,21 +147,6 @@ public sealed partial class BatchChunkRunner(
         }
     }
 
-    // The last successful result each line got in an earlier attempt of this chunk, to answer lines already settled.
-    private async Task<Dictionary<int, byte[]>> EarlierSuccessesAsync(string batchId, int chunk, CancellationToken cancellationToken)
-    {
-        var earlier = new Dictionary<int, byte[]>();
-        await foreach (var line in workspace.ReadLinesAsync(BatchWorkspace.ResultsBlob(batchId, chunk), cancellationToken))
-        {
-            if (BatchResultEntry.TryParse(line.Bytes!, out var entry) && entry.Ok)
-            {
-                earlier[entry.Index] = line.Bytes!;
-            }
-        }
-
-        return earlier;
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} chunk {Chunk}: {Skipped} lines not started ({Reason})")]
     private static partial void LogStopped(ILogger logger, string batchId, int chunk, int skipped, string reason);
 
@@ -163,7 +157,7 @@ public sealed partial class BatchChunkRunner(
 /// <summary>A result entry read back from a chunk's results: the line's index, whether it succeeded, and the output or error line.</summary>
 public readonly record struct BatchResultEntry(int Index, bool Ok, ReadOnlyMemory<byte> Line)
 {
-    /// <summary>False for a line that is not a whole entry (the torn end of an append interrupted by a crash).</summary>
+    /// <summary>False for a line that is not a whole entry.</summary>
     public static bool TryParse(byte[] bytes, out BatchResultEntry entry)
     {
         entry = default;
@@ -178,7 +172,7 @@ public readonly record struct BatchResultEntry(int Index, bool Ok, ReadOnlyMemor
                 return false;
             }
 
-            entry = new BatchResultEntry(index.GetInt32(), ok.GetBoolean(), System.Text.Encoding.UTF8.GetBytes(line.GetRawText()));
+            entry = new BatchResultEntry(index.GetInt32(), ok.GetBoolean(), Encoding.UTF8.GetBytes(line.GetRawText()));
             return true;
         }
         catch (JsonException)

@@ -7,8 +7,8 @@ using Serverless.Core.Files;
 namespace Serverless.Core.Jobs;
 
 /// <summary>
-/// The last step of a batch: merges the lines validation refused and every chunk's results (the last entry of a line
-/// wins: a line run again after a crash appended again) into the output and error files, lists the lines that never
+/// The last step of a batch: merges the lines validation refused and every chunk's results into the output and error
+/// files, lists the lines that never
 /// ran (cancelled, expired) in the error file, and sets the final status. File ids are derived from the batch id, so
 /// finalizing twice rewrites the same two files.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed partial class BatchFinalizer(BatchStore batches, BatchWorkspace wo
         var job = await batches.LoadAsync(request.BatchId, cancellationToken);
         if (BatchStatus.IsFinal(job.Status))
         {
-            await CleanUpAsync(job.Id);
+            await CleanUpAsync(job.Id, cancellationToken);
             return job.Status;
         }
 
@@ -107,7 +107,7 @@ public sealed partial class BatchFinalizer(BatchStore batches, BatchWorkspace wo
 
         await batches.MarkFinishedAsync(job.Id, status, completed, failed, outputFileId, errorFileId, cancellationToken);
         LogFinished(logger, job.Id, status, completed, failed);
-        await CleanUpAsync(job.Id);
+        await CleanUpAsync(job.Id, cancellationToken);
         return status;
     }
 
@@ -138,11 +138,13 @@ public sealed partial class BatchFinalizer(BatchStore batches, BatchWorkspace wo
         await stream.WriteAsync(Newline, cancellationToken);
     }
 
-    private async Task CleanUpAsync(string batchId)
+    // The files now hold every result: the stored output lines and the working blobs are no longer needed.
+    private async Task CleanUpAsync(string batchId, CancellationToken cancellationToken)
     {
+        await batches.DeleteLineResultsAsync(batchId, cancellationToken);
         try
         {
-            await workspace.DeleteAsync(batchId);
+            await workspace.DeleteAsync(batchId, cancellationToken);
         }
         catch (Azure.RequestFailedException ex)
         {

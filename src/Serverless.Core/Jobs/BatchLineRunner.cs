@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,9 +13,10 @@ public sealed record BatchInputLine(int Index, string CustomId, JsonElement Body
 
 /// <summary>
 /// Runs one line of a batch through <see cref="CompletionService.CompleteAsync"/>: the same parsing, checks, budget
-/// reservation and metering as the route, under the line's stable request id and the batch's id. A line run again
-/// (its chunk re-executed after a crash) resumes rather than bills twice: a settled line's stored result is reused,
-/// a reserved one is taken over. Bounds how many lines generate at once on this instance.
+/// reservation and metering as the route, under the line's stable request id and the batch's id, with the line's
+/// output stored by the ledger alongside its record. A line run again (its chunk re-executed after a crash) resumes
+/// rather than bills twice: a settled line is answered with its stored output, a reserved one is taken over. Bounds
+/// how many lines generate at once on this instance.
 /// </summary>
 public sealed partial class BatchLineRunner
 {
@@ -39,16 +41,14 @@ public sealed partial class BatchLineRunner
     public long NextChunkTicket() => Interlocked.Increment(ref _chunks);
 
     /// <summary>
-    /// Runs the line and appends its result to the chunk's results; returns whether it succeeded, or null when
-    /// <paramref name="stop"/> was signalled before the line got its turn (it did not run). A line that started is
-    /// not interrupted by <paramref name="stop"/>. <paramref name="earlier"/> holds the line's last successful result
-    /// from an earlier attempt, if any.
+    /// Runs the line; returns its result entry (whether it goes to the output file, and the line for it), or null when
+    /// <paramref name="stop"/> was signalled before the line got its turn (it did not run). A line that started is not
+    /// interrupted by <paramref name="stop"/>.
     /// </summary>
-    public async Task<bool?> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, long ticket, CancellationToken stop, CancellationToken cancellationToken)
+    public async Task<BatchLineOutcome?> RunAsync(BatchJob job, ApiCaller caller, BatchInputLine line, long ticket, CancellationToken stop, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(line);
-        ArgumentNullException.ThrowIfNull(results);
         await _lines.WaitAsync(ticket);
         try
         {
@@ -61,7 +61,7 @@ public sealed partial class BatchLineRunner
             {
                 try
                 {
-                    return await RunOnceAsync(job, caller, line, earlier, results, cancellationToken);
+                    return await RunOnceAsync(job, caller, line, cancellationToken);
                 }
                 catch (ApiException ex) when (ex.Status >= 500 && attempt < _options.LineAttempts)
                 {
@@ -70,8 +70,7 @@ public sealed partial class BatchLineRunner
                 }
                 catch (ApiException ex)
                 {
-                    await results.AppendAsync(BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, ex)), cancellationToken);
-                    return false;
+                    return BatchLineOutcome.Failed(line.Index, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, ex));
                 }
             }
         }
@@ -81,7 +80,7 @@ public sealed partial class BatchLineRunner
         }
     }
 
-    private async Task<bool> RunOnceAsync(BatchJob job, ApiCaller caller, BatchInputLine line, byte[]? earlier, BatchWorkspace.ChunkResults results, CancellationToken cancellationToken)
+    private async Task<BatchLineOutcome> RunOnceAsync(BatchJob job, ApiCaller caller, BatchInputLine line, CancellationToken cancellationToken)
     {
         var (kind, request, buildPrompt) = Parse(job.Endpoint, line.Body);
         var result = await _completions.CompleteAsync(new CompletionInvocation
@@ -92,26 +91,20 @@ public sealed partial class BatchLineRunner
             Kind = kind,
             Request = request,
             BuildPrompt = buildPrompt,
-            BeforeSettleAsync = done => results.AppendAsync(
-                BatchLines.Entry(line.Index, true, BatchLines.Response(job.Id, line.Index, line.CustomId, 200, done.Body)), cancellationToken),
+            ResultToStore = done => Encoding.UTF8.GetString(BatchLines.Response(job.Id, line.Index, line.CustomId, 200, done.Body)),
         }, cancellationToken);
-        if (!result.AlreadySettled)
-        {
-            return true;
-        }
 
-        // Settled by an earlier attempt whose chunk did not finish: its output was stored before the record was written.
+        // Settled before (an earlier attempt of this chunk, or a twin attempt): the output stored with the record is
+        // the answer, so what the files say and what the ledger billed never differ.
         var settlement = result.Settlement!;
-        if (settlement.Outcome is UsageOutcome.Completed or UsageOutcome.Length && earlier is not null)
+        if (settlement.Outcome is UsageOutcome.Completed or UsageOutcome.Length && result.StoredResult is { } stored)
         {
-            await results.AppendAsync(earlier, cancellationToken);
-            return true;
+            return BatchLineOutcome.Succeeded(line.Index, Encoding.UTF8.GetBytes(stored));
         }
 
         var error = new ApiException(500, "server_error", "request_interrupted",
             $"The request was interrupted before it completed and was recorded as '{settlement.Outcome}'.");
-        await results.AppendAsync(BatchLines.Entry(line.Index, false, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, error)), cancellationToken);
-        return false;
+        return BatchLineOutcome.Failed(line.Index, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, error));
     }
 
     private static (CompletionKind Kind, GenerationRequest Request, Func<LoadedModel, int[]> BuildPrompt) Parse(string endpoint, JsonElement body)
@@ -138,6 +131,14 @@ public sealed partial class BatchLineRunner
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{RequestId}: attempt {Attempt} failed with {Status}; retrying")]
     private static partial void LogRetry(ILogger logger, string requestId, int status, int attempt);
+}
+
+/// <summary>A line's result entry for its chunk's results, and whether it goes to the output file.</summary>
+public sealed record BatchLineOutcome(int Index, bool Ok, byte[] Entry)
+{
+    public static BatchLineOutcome Succeeded(int index, byte[] outputLine) => new(index, true, BatchLines.Entry(index, true, outputLine));
+
+    public static BatchLineOutcome Failed(int index, byte[] errorLine) => new(index, false, BatchLines.Entry(index, false, errorLine));
 }
 
 /// <summary>The routes a batch may target.</summary>

@@ -185,12 +185,18 @@ public sealed class BatchStore(IDbContextFactory<ServerlessDbContext> databases,
         };
     }
 
-    /// <summary>Which of these ledger request ids have their usage record.</summary>
-    public async Task<HashSet<string>> SettledAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
+    /// <summary>The output lines the ledger stored with the records of these batch lines (completed lines only).</summary>
+    public async Task<Dictionary<string, string>> StoredResultsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var settled = await db.Set<Metering.UsageRecord>().AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).Select(r => r.RequestId).ToListAsync(cancellationToken);
-        return [.. settled];
+        return await db.Set<BatchLineResult>().AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).ToDictionaryAsync(r => r.RequestId, r => r.Result, cancellationToken);
+    }
+
+    /// <summary>Drops the stored output lines of a batch whose files are written.</summary>
+    public async Task DeleteLineResultsAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await db.Set<BatchLineResult>().Where(r => r.BatchId == batchId).ExecuteDeleteAsync(cancellationToken);
     }
 
     /// <summary>A chunk's counts so far; written again with the same or larger counts, so repeating it is harmless.</summary>

@@ -31,3 +31,15 @@ internal sealed class BatchChunkProgressConfiguration : IEntityTypeConfiguration
         builder.Property(c => c.BatchId).HasMaxLength(40);
     }
 }
+
+internal sealed class BatchLineResultConfiguration : IEntityTypeConfiguration<BatchLineResult>
+{
+    public void Configure(EntityTypeBuilder<BatchLineResult> builder)
+    {
+        builder.ToTable("BatchLineResults");
+        builder.HasKey(r => r.RequestId);
+        builder.HasIndex(r => r.BatchId);
+        builder.Property(r => r.RequestId).HasMaxLength(64);
+        builder.Property(r => r.BatchId).HasMaxLength(40);
+    }
+}

@@ -27,7 +27,7 @@ public sealed class LocalDurableTaskOptions
 
     /// <summary>Longest pause between polls of idle queues (Azure Storage's default is 30 seconds; polling Azurite costs nothing).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Control queues of the task hub; fixed once the hub exists.</summary>
     [Range(1, 16)]

@@ -120,17 +120,13 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     }
 
     // A batch line run again (its activity re-executed after a crash or a failure): the request id either has its
-    // record already (nothing to do but reuse the stored output) or still has its reservation (this instance takes
-    // it over and generates again; the reservation is settled once, by whoever holds it then).
+    // record already (nothing to do but answer with the output stored with it) or still has its reservation (this
+    // instance takes it over and generates again; the reservation is settled once, by whoever holds it then).
     private Admission? Resume(LedgerBatch batch)
     {
-        using (var reader = batch.Command(LedgerSql.SelectUsage, ("@requestId", request.RequestId)).ExecuteReader())
+        if (SettleCommand.Find(batch, request.RequestId) is { } existing)
         {
-            if (reader.Read())
-            {
-                var settlement = new Settlement(request.RequestId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), SettledHere: false);
-                return new Admission { Status = AdmissionStatus.AlreadySettled, Settlement = settlement };
-            }
+            return new Admission { Status = AdmissionStatus.AlreadySettled, Settlement = existing };
         }
 
         using var taken = batch.Command(

@@ -86,6 +86,16 @@ internal static class LedgerSql
         SELECT "PromptTokens", "CompletionTokens", "PriceVersion", "CostMicroUsd", "Outcome" FROM "UsageRecords" WHERE "RequestId" = @requestId
         """;
 
+    public const string SelectUsageWithBatchResult = """
+        SELECT u."PromptTokens", u."CompletionTokens", u."PriceVersion", u."CostMicroUsd", u."Outcome", b."Result"
+        FROM "UsageRecords" u LEFT JOIN "BatchLineResults" b ON b."RequestId" = u."RequestId"
+        WHERE u."RequestId" = @requestId
+        """;
+
+    public const string InsertBatchResult = """
+        INSERT INTO "BatchLineResults" ("RequestId", "BatchId", "Result") VALUES (@requestId, @batch, @result)
+        """;
+
     public const string SelectIdempotency = """
         SELECT "RequestHash", "RequestId", "Result", "CreatedAt" FROM "IdempotencyEntries" WHERE "CustomerId" = @customer AND "Key" = @key
         """;

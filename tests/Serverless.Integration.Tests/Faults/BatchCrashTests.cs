@@ -71,6 +71,7 @@ public sealed class BatchCrashTests : IClassFixture<BatchCrashScenario>
 
         await using var db = _scenario.Database();
         Assert.Empty(await db.Set<Reservation>().AsNoTracking().ToListAsync());
+        Assert.Empty(await db.Set<Serverless.Core.Jobs.BatchLineResult>().AsNoTracking().ToListAsync());
         var budget = await db.Set<BudgetUsage>().AsNoTracking().Where(b => b.Scope == LimitScope.Customer && b.ScopeId == "dev").ToListAsync();
         Assert.Equal(0, budget.Sum(b => b.ReservedMicroUsd));
         Assert.Equal(records.Sum(r => r.CostMicroUsd), budget.Sum(b => b.SpentMicroUsd));

@@ -370,6 +370,25 @@ namespace Serverless.Core.Data.Migrations
                     b.ToTable("Batches", (string)null);
                 });
 
+            modelBuilder.Entity("Serverless.Core.Jobs.BatchLineResult", b =>
+                {
+                    b.Property<string>("RequestId")
+                        .HasMaxLength(64);
+
+                    b.Property<string>("BatchId")
+                        .IsRequired()
+                        .HasMaxLength(40);
+
+                    b.Property<string>("Result")
+                        .IsRequired();
+
+                    b.HasKey("RequestId");
+
+                    b.HasIndex("BatchId");
+
+                    b.ToTable("BatchLineResults", (string)null);
+                });
+
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>
                 {
                     b.Property<string>("KeyId")

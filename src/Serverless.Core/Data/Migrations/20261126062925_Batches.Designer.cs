@@ -11,7 +11,7 @@ using Serverless.Core.Data;
 namespace Serverless.Core.Data.Migrations
 {
     [DbContext(typeof(ServerlessDbContext))]
-    [Migration("20261126055012_Batches")]
+    [Migration("20261126062925_Batches")]
     partial class Batches
     {
         /// <inheritdoc />
@@ -371,6 +371,25 @@ namespace Serverless.Core.Data.Migrations
                     b.HasIndex("CustomerId", "CreatedAt");
 
                     b.ToTable("Batches", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Jobs.BatchLineResult", b =>
+                {
+                    b.Property<string>("RequestId")
+                        .HasMaxLength(64);
+
+                    b.Property<string>("BatchId")
+                        .IsRequired()
+                        .HasMaxLength(40);
+
+                    b.Property<string>("Result")
+                        .IsRequired();
+
+                    b.HasKey("RequestId");
+
+                    b.HasIndex("BatchId");
+
+                    b.ToTable("BatchLineResults", (string)null);
                 });
 
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>

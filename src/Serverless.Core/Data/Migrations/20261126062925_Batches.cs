@@ -26,6 +26,19 @@ namespace Serverless.Core.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "BatchLineResults",
+                columns: table => new
+                {
+                    RequestId = table.Column<string>(maxLength: 64, nullable: false),
+                    BatchId = table.Column<string>(maxLength: 40, nullable: false),
+                    Result = table.Column<string>(nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_BatchLineResults", x => x.RequestId);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Batches",
                 columns: table => new
                 {
@@ -79,6 +92,11 @@ namespace Serverless.Core.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
+                name: "IX_BatchLineResults_BatchId",
+                table: "BatchLineResults",
+                column: "BatchId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Batches_CustomerId_CreatedAt",
                 table: "Batches",
                 columns: new[] { "CustomerId", "CreatedAt" });
@@ -94,6 +112,9 @@ namespace Serverless.Core.Data.Migrations
         {
             migrationBuilder.DropTable(
                 name: "BatchChunks");
+
+            migrationBuilder.DropTable(
+                name: "BatchLineResults");
 
             migrationBuilder.DropTable(
                 name: "Batches");
