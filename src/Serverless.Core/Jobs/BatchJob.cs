@@ -66,32 +66,3 @@ public sealed class BatchJob
     /// <summary>Why the batch failed validation: OpenAI's errors object as JSON, or null.</summary>
     public string? Errors { get; set; }
 }
-
-/// <summary>How far one chunk of a running batch got; written by its activity, idempotently, as it goes.</summary>
-public sealed class BatchChunkProgress
-{
-    public required string BatchId { get; set; }
-
-    public int Chunk { get; set; }
-
-    public int Completed { get; set; }
-
-    public int Failed { get; set; }
-
-    public DateTimeOffset UpdatedAt { get; set; }
-}
-
-/// <summary>OpenAI's batch statuses.</summary>
-public static class BatchStatus
-{
-    public const string Validating = "validating";
-    public const string Failed = "failed";
-    public const string InProgress = "in_progress";
-    public const string Finalizing = "finalizing";
-    public const string Completed = "completed";
-    public const string Expired = "expired";
-    public const string Cancelling = "cancelling";
-    public const string Cancelled = "cancelled";
-
-    public static bool IsFinal(string status) => status is Failed or Completed or Expired or Cancelled;
-}

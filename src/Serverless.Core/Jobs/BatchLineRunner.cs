@@ -8,9 +8,6 @@ using Serverless.Core.Metering;
 
 namespace Serverless.Core.Jobs;
 
-/// <summary>A valid input line as a chunk holds it.</summary>
-public sealed record BatchInputLine(int Index, string CustomId, JsonElement Body);
-
 /// <summary>
 /// Runs one line of a batch through <see cref="CompletionService.CompleteAsync"/>: the same parsing, checks, budget
 /// reservation and metering as the route, under the line's stable request id and the batch's id, with the line's
@@ -131,21 +128,4 @@ public sealed partial class BatchLineRunner
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{RequestId}: attempt {Attempt} failed with {Status}; retrying")]
     private static partial void LogRetry(ILogger logger, string requestId, int status, int attempt);
-}
-
-/// <summary>A line's result entry for its chunk's results, and whether it goes to the output file.</summary>
-public sealed record BatchLineOutcome(int Index, bool Ok, byte[] Entry)
-{
-    public static BatchLineOutcome Succeeded(int index, byte[] outputLine) => new(index, true, BatchLines.Entry(index, true, outputLine));
-
-    public static BatchLineOutcome Failed(int index, byte[] errorLine) => new(index, false, BatchLines.Entry(index, false, errorLine));
-}
-
-/// <summary>The routes a batch may target.</summary>
-public static class BatchEndpoints
-{
-    public const string ChatCompletions = "/v1/chat/completions";
-    public const string Completions = "/v1/completions";
-
-    public static bool IsSupported(string endpoint) => endpoint is ChatCompletions or Completions;
 }
