@@ -271,6 +271,7 @@ module functionApp 'modules/functionApp.bicep' = {
     maxConcurrentGenerations: maxConcurrentGenerations
     maxQueuedRequests: maxQueuedRequests
     durableTaskHubName: '${compactName}${environmentName}'
+    batchContainerName: containers.batch
   }
   // Names are passed as known strings (What-If can then predict the app); these are the modules they name. The
   // roles must exist, and the connection-string secret be written, before the app resolves its settings.

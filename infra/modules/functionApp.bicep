@@ -87,6 +87,9 @@ param maxQueuedRequests int
 @description('Durable Task hub name, referenced by host.json as %DurableTaskHubName%.')
 param durableTaskHubName string
 
+@description('Container for batch input and output files and the batch orchestrations\' working data (Files:Container).')
+param batchContainerName string
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -389,6 +392,43 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'Dashboard__SecureCookie'
           value: 'Always'
+        }
+        {
+          name: 'Files__Container'
+          value: batchContainerName
+        }
+        {
+          name: 'Files__MaxUploadBytes'
+          value: '104857600'
+        }
+        {
+          name: 'Batch__CompletionWindow'
+          value: '1.00:00:00'
+        }
+        {
+          name: 'Batch__MaxLines'
+          value: '50000'
+        }
+        {
+          name: 'Batch__ChunkSize'
+          value: '20'
+        }
+        {
+          name: 'Batch__MaxParallelChunks'
+          value: '4'
+        }
+        // Lines of batches share an instance's generation slots with live requests; keep this below Inference__MaxConcurrentGenerations.
+        {
+          name: 'Batch__MaxConcurrentLines'
+          value: string(max(1, maxConcurrentGenerations / 2))
+        }
+        {
+          name: 'Batch__ProgressInterval'
+          value: '00:00:01'
+        }
+        {
+          name: 'Batch__LineAttempts'
+          value: '3'
         }
         {
           name: 'DurableTaskHubName'

@@ -3,7 +3,9 @@ using Serverless.Core.Billing;
 using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
+using Serverless.Core.Files;
 using Serverless.Core.Inference;
+using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
@@ -25,7 +27,9 @@ public static class ServerlessHostingExtensions
             .AddBilling(configuration)
             .AddDashboard(configuration)
             .AddModels(configuration)
-            .AddInference(configuration);
+            .AddInference(configuration)
+            .AddFiles(configuration)
+            .AddBatches(configuration);
         return builder;
     }
 }

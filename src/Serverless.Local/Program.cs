@@ -2,6 +2,7 @@ using Serverless.Core;
 using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
+using Serverless.Core.Jobs;
 using Serverless.Local;
 using Serverless.Local.Cli;
 
@@ -13,6 +14,7 @@ if (AdminCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(AdminCli.ServeArguments(args));
 builder.AddServerless();
 builder.AddLocalHost();
+builder.AddLocalBatchRuntime();
 builder.Services.AddBillingBackgroundService();
 var app = builder.Build();
 await app.Services.MigrateDatabaseAsync();

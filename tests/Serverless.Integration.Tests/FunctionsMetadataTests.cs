@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Core.Http;
+using Serverless.Core.Jobs;
 using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests;
@@ -44,6 +45,22 @@ public sealed class FunctionsMetadataTests
             .ToDictionary(f => f.Name, f => f.Timer.GetProperty("schedule").GetString());
         Assert.Equal("0 */1 * * * *", timers["ExportUsage"]);
         Assert.Equal("0 0 */6 * * *", timers["ReconcileUsage"]);
+    }
+
+    [Fact]
+    public void Functions_metadata_declares_the_batch_orchestration_its_activities_and_the_durable_client_that_starts_it()
+    {
+        var bindings = ReadMetadata().EnumerateArray().ToDictionary(
+            f => f.GetProperty("name").GetString()!,
+            f => f.GetProperty("bindings").EnumerateArray().Select(b => b.GetProperty("type").GetString()!).ToList());
+
+        Assert.Equal(["orchestrationTrigger"], bindings[BatchOrchestrator.Name]);
+        foreach (var activity in new[] { BatchActivityNames.Validate, BatchActivityNames.RunChunk, BatchActivityNames.Finalize, BatchActivityNames.Fail })
+        {
+            Assert.Equal(["activityTrigger"], bindings[activity]);
+        }
+
+        Assert.Contains("durableClient", bindings[ApiRoutes.CreateBatch.Name]);
     }
 
     [Fact]

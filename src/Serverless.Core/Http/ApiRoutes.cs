@@ -1,6 +1,8 @@
 using Serverless.Core.Billing;
 using Serverless.Core.Dashboard;
+using Serverless.Core.Files;
 using Serverless.Core.Inference;
+using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
@@ -32,6 +34,15 @@ public static class ApiRoutes
     public static readonly ApiRoute AdminExport = new("AdminExport", "POST", "/admin/billing/export", ApiAuth.Admin, typeof(AdminExportHandler));
     public static readonly ApiRoute AdminReconcile = new("AdminReconcile", "POST", "/admin/billing/reconcile", ApiAuth.Admin, typeof(AdminReconcileHandler));
     public static readonly ApiRoute AdminMeterErrors = new("AdminMeterErrors", "GET", "/admin/billing/errors", ApiAuth.Admin, typeof(AdminMeterErrorsHandler));
+    public static readonly ApiRoute UploadFile = new("UploadFile", "POST", "/v1/files", ApiAuth.ApiKey, typeof(UploadFileHandler)) { CountsRequest = true };
+    public static readonly ApiRoute ListFiles = new("ListFiles", "GET", "/v1/files", ApiAuth.ApiKey, typeof(ListFilesHandler)) { CountsRequest = true };
+    public static readonly ApiRoute GetFile = new("GetFile", "GET", "/v1/files/{id}", ApiAuth.ApiKey, typeof(GetFileHandler)) { CountsRequest = true };
+    public static readonly ApiRoute GetFileContent = new("GetFileContent", "GET", "/v1/files/{id}/content", ApiAuth.ApiKey, typeof(GetFileContentHandler)) { CountsRequest = true };
+    public static readonly ApiRoute DeleteFile = new("DeleteFile", "DELETE", "/v1/files/{id}", ApiAuth.ApiKey, typeof(DeleteFileHandler)) { CountsRequest = true };
+    public static readonly ApiRoute CreateBatch = new("CreateBatch", "POST", "/v1/batches", ApiAuth.ApiKey, typeof(CreateBatchHandler)) { CountsRequest = true };
+    public static readonly ApiRoute ListBatches = new("ListBatches", "GET", "/v1/batches", ApiAuth.ApiKey, typeof(ListBatchesHandler)) { CountsRequest = true };
+    public static readonly ApiRoute GetBatch = new("GetBatch", "GET", "/v1/batches/{id}", ApiAuth.ApiKey, typeof(GetBatchHandler)) { CountsRequest = true };
+    public static readonly ApiRoute CancelBatch = new("CancelBatch", "POST", "/v1/batches/{id}/cancel", ApiAuth.ApiKey, typeof(CancelBatchHandler)) { CountsRequest = true };
     public static readonly ApiRoute Health = new("Health", "GET", "/health", ApiAuth.None, typeof(HealthHandler));
 
     // The customer dashboard: page and assets are public; data needs the session cookie, changes also its CSRF token.
@@ -52,6 +63,7 @@ public static class ApiRoutes
     public static IReadOnlyList<ApiRoute> All { get; } =
     [
         ChatCompletions, Completions, ListModels, GetModel, Usage, ReceiptSecret,
+        UploadFile, ListFiles, GetFile, GetFileContent, DeleteFile, CreateBatch, ListBatches, GetBatch, CancelBatch,
         AdminCreateKey, AdminListKeys, AdminRevokeKey, AdminModels,
         AdminUsage, AdminSetPrice, AdminListPrices, AdminSetLimits, AdminGetLimits,
         StripeWebhook, AdminCustomer, AdminBillingStatus, AdminDeadLetters, AdminRetryDeadLetters, AdminExport, AdminReconcile, AdminMeterErrors,

@@ -18,7 +18,8 @@ namespace Serverless.Core.Inference;
 /// The path every completion takes, whichever route it came in on: scope check, model, prompt tokens,
 /// context check, admission by the ledger (rate limits, budgets, reservation), a generation slot,
 /// generation, the usage record, and the response (whole or streamed). The usage record is committed
-/// before the response completes: before a whole body is sent, before a stream's [DONE].
+/// before the response completes: before a whole body is sent, before a stream's [DONE]. Batch lines take the same
+/// path without an HTTP exchange (<see cref="CompleteAsync"/>).
 /// </summary>
 public sealed partial class CompletionService(
     ModelRegistry models,
@@ -49,25 +50,8 @@ public sealed partial class CompletionService(
         var started = Stopwatch.GetTimestamp();
         var caller = call.RequireCaller();
         var idempotency = IdempotencyClaimOf(call, kind, bodyHash);
-        if (!models.Exists(request.Model))
-        {
-            throw ApiException.ModelNotFound(request.Model);
-        }
-
-        if (!caller.CanUse(request.Model))
-        {
-            throw ApiException.Forbidden($"This API key is not allowed to use the model '{request.Model}'.", "model_not_allowed");
-        }
-
-        var acquisition = await models.AcquireAsync(request.Model, call.Aborted);
-        if (acquisition.LoadMilliseconds is long loadMs)
-        {
-            call.Http.Response.Headers[ModelLoadHeader] = loadMs.ToString(CultureInfo.InvariantCulture);
-        }
-
-        var model = acquisition.Model;
-        int[] prompt = buildPrompt(model);
-        int maxTokens = ResolveMaxTokens(model, prompt.Length, request.MaxTokens);
+        var (model, prompt, maxTokens) = await PrepareAsync(caller, request, buildPrompt, call.Aborted,
+            loadMs => call.Http.Response.Headers[ModelLoadHeader] = loadMs.ToString(CultureInfo.InvariantCulture));
 
         // The slot comes first: a reservation then always means "generating now", so a request queued for a
         // slot holds no budget, and one whose instance dies while queued was never admitted.
@@ -141,6 +125,104 @@ public sealed partial class CompletionService(
         }
     }
 
+    /// <summary>
+    /// The same path without an HTTP exchange, for a line of a batch: the same checks, limits, budget reservation and
+    /// settlement, with the batch's id on the reservation (batch price, no per-minute rate limits, resumable) and the
+    /// whole response body as the result. Refusals are thrown as the <see cref="ApiException"/> the route would answer.
+    /// </summary>
+    /// <remarks>
+    /// A request id that already has its usage record comes back as <see cref="CompletionResult.AlreadySettled"/>
+    /// without generating, with what was stored with the record (<see cref="CompletionInvocation.ResultToStore"/>).
+    /// </remarks>
+    public async Task<CompletionResult> CompleteAsync(CompletionInvocation invocation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invocation);
+        var request = invocation.Request;
+        var (model, prompt, maxTokens) = await PrepareAsync(invocation.Caller, request, invocation.BuildPrompt, cancellationToken, null);
+
+        using var slot = await gate.EnterBackgroundAsync(cancellationToken);
+        var admission = await metering.AdmitAsync(new AdmissionRequest
+        {
+            RequestId = invocation.RequestId,
+            KeyId = invocation.Caller.KeyId,
+            CustomerId = invocation.Caller.CustomerId,
+            Model = request.Model,
+            PromptTokens = prompt.Length,
+            MaxTokens = maxTokens,
+            BatchId = invocation.BatchId,
+        });
+        switch (admission.Status)
+        {
+            case AdmissionStatus.RateLimited:
+                throw metering.RateLimited(admission);
+            case AdmissionStatus.InsufficientQuota:
+                throw MeteringService.InsufficientQuota(admission);
+            case AdmissionStatus.AlreadySettled:
+                return new CompletionResult { RequestId = invocation.RequestId, AlreadySettled = true, Settlement = admission.Settlement, StoredResult = admission.Settlement!.BatchResult };
+            case AdmissionStatus.Admitted:
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected admission {admission.Status} for {invocation.RequestId}.");
+        }
+
+        if (admission.Resumed)
+        {
+            LogResumed(logger, invocation.RequestId);
+        }
+
+        var ledger = new RequestLedger(metering, admission, null, time);
+        try
+        {
+            using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop);
+            var kind = invocation.Kind;
+            var result = new StoredCompletion(kind, Ids.New(kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-"), time.GetUtcNow().ToUnixTimeSeconds(), request.Model, invocation.RequestId);
+            var text = new StringBuilder();
+            try
+            {
+                while (generation.TryReadNext(cancellationToken, out string piece))
+                {
+                    text.Append(piece);
+                }
+
+                if (generation.FinishReason == FinishReason.Cancelled)
+                {
+                    await ledger.SettleAsync(UsageOutcome.ClientDisconnected, generation.CompletionTokens);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            catch (Exception) when (!ledger.Settled)
+            {
+                await ledger.SettleQuietlyAsync(UsageOutcome.FailedAfterStart, 0);
+                throw;
+            }
+            finally
+            {
+                metrics.Record(request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
+            }
+
+            result = result with { Text = text.ToString(), Finish = generation.FinishReason, PromptTokens = generation.PromptTokens, CompletionTokens = generation.CompletionTokens };
+            var body = new ArrayBufferWriter<byte>(result.Text.Length + 512);
+            new CompletionWriter(kind, result.Id, result.Created, result.Model, includeUsage: false)
+                .WriteCompletion(body, result.Text, result.Finish, result.PromptTokens, result.CompletionTokens);
+            var completion = new CompletionResult { RequestId = invocation.RequestId, Completion = result, Body = body.WrittenMemory, Resumed = admission.Resumed };
+            string? stored = invocation.ResultToStore?.Invoke(completion);
+            var settlement = await ledger.SettleAsync(OutcomeOf(generation.FinishReason), generation.CompletionTokens, batchResult: stored);
+            LogCompleted(logger, invocation.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
+            if (!settlement.SettledHere)
+            {
+                // Another attempt holding the same request id recorded it first: its record and output are the answer.
+                return completion with { Settlement = settlement, AlreadySettled = true, StoredResult = settlement.BatchResult };
+            }
+
+            return completion with { Settlement = settlement, StoredResult = stored };
+        }
+        finally
+        {
+            // Turned away before generating (a generator that would not start): nothing to bill.
+            await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
+        }
+    }
+
     /// <summary>Tokens of a text prompt, or the caller's token ids after checking they exist in the vocabulary.</summary>
     public static int[] PromptTokens(LoadedModel model, CompletionRequest request)
     {
@@ -159,6 +241,31 @@ public sealed partial class CompletionService(
         }
 
         return model.Encode(request.Prompt ?? string.Empty);
+    }
+
+    // Everything before admission: the model exists and the key may use it, the model is loaded, the prompt fits.
+    private async Task<(LoadedModel Model, int[] Prompt, int MaxTokens)> PrepareAsync(
+        ApiCaller caller, GenerationRequest request, Func<LoadedModel, int[]> buildPrompt, CancellationToken cancellationToken, Action<long>? loaded)
+    {
+        if (!models.Exists(request.Model))
+        {
+            throw ApiException.ModelNotFound(request.Model);
+        }
+
+        if (!caller.CanUse(request.Model))
+        {
+            throw ApiException.Forbidden($"This API key is not allowed to use the model '{request.Model}'.", "model_not_allowed");
+        }
+
+        var acquisition = await models.AcquireAsync(request.Model, cancellationToken);
+        if (acquisition.LoadMilliseconds is long loadMs)
+        {
+            loaded?.Invoke(loadMs);
+        }
+
+        var model = acquisition.Model;
+        int[] prompt = buildPrompt(model);
+        return (model, prompt, ResolveMaxTokens(model, prompt.Length, request.MaxTokens));
     }
 
     private int ResolveMaxTokens(LoadedModel model, int promptTokens, int? requested)
@@ -340,6 +447,9 @@ public sealed partial class CompletionService(
         CompletionWriter.WriteDone(pipe);
         await pipe.FlushAsync(call.Aborted);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{RequestId}: resuming the reservation of an earlier attempt")]
+    private static partial void LogResumed(ILogger logger, string requestId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{RequestId} {Model}: {PromptTokens} prompt + {CompletionTokens} completion tokens, {Finish}")]
     private static partial void LogCompleted(ILogger logger, string requestId, string model, int promptTokens, int completionTokens, FinishReason finish);

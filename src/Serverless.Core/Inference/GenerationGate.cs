@@ -52,6 +52,16 @@ public sealed class GenerationGate : IDisposable
         return new Slot(this);
     }
 
+    /// <summary>
+    /// A slot for background work (batch lines): waits as long as it takes, never counts against the live queue and
+    /// never answers "overloaded". Its callers bound how many of them wait.
+    /// </summary>
+    public async ValueTask<Slot> EnterBackgroundAsync(CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        return new Slot(this);
+    }
+
     public void Dispose() => _slots.Dispose();
 
     /// <summary>A held generation slot; disposing it (once, however often it is called) lets the next request in.</summary>

@@ -16,7 +16,8 @@ internal sealed class RequestLedger(MeteringService metering, Admission admissio
     public IdempotencyClaim? Idempotency => idempotency;
 
     /// <summary>Writes the usage record. Throws <see cref="ApiException"/> (503) when the ledger cannot be written.</summary>
-    public Task<Settlement> SettleAsync(string outcome, long completionTokens, StoredCompletion? result = null)
+    /// <param name="batchResult">A batch line's output line, stored with its record (see <see cref="SettlementRequest.BatchResult"/>).</param>
+    public Task<Settlement> SettleAsync(string outcome, long completionTokens, StoredCompletion? result = null, string? batchResult = null)
     {
         // Marked first: if the write fails, the metering service takes over the settlement in the background.
         Settled = true;
@@ -35,6 +36,7 @@ internal sealed class RequestLedger(MeteringService metering, Admission admissio
             EndedAt = time.GetUtcNow(),
             Idempotency = idempotency,
             IdempotentResult = stored,
+            BatchResult = batchResult,
         });
     }
 

@@ -16,10 +16,22 @@ public sealed record AdmissionRequest
 
     public long MaxTokens { get; init; }
 
+    /// <summary>
+    /// Set for a line of a batch: priced with the batch discount, exempt from the per-minute rate limits (budgets
+    /// still apply), and resumable: admitting a request id that is already reserved takes the reservation over,
+    /// and one that is already settled answers <see cref="AdmissionStatus.AlreadySettled"/>, so running a line
+    /// again after a crash never reserves or bills it twice.
+    /// </summary>
     public string? BatchId { get; init; }
 
     /// <summary>An Idempotency-Key sent with the request, with the hash of the request it came with.</summary>
     public IdempotencyClaim? Idempotency { get; init; }
+
+    /// <summary>For AlreadySettled: the record the request id already has.</summary>
+    public Settlement? Settlement { get; init; }
+
+    /// <summary>True when the reservation existed (a batch line run again) and was taken over rather than created.</summary>
+    public bool Resumed { get; init; }
 }
 
 public sealed record IdempotencyClaim(string Key, string RequestHash);
@@ -32,6 +44,9 @@ public enum AdmissionStatus
     IdempotencyReplay,
     IdempotencyConflict,
     IdempotencyInProgress,
+
+    /// <summary>A batch line whose request id already has its usage record; nothing was reserved.</summary>
+    AlreadySettled,
 }
 
 /// <summary>Remaining allowance in the current one-minute window (the tighter of key and customer).</summary>
@@ -54,4 +69,10 @@ public sealed record Admission
     public string? StoredResult { get; init; }
 
     public IdempotencyClaim? Idempotency { get; init; }
+
+    /// <summary>For AlreadySettled: the record the request id already has.</summary>
+    public Settlement? Settlement { get; init; }
+
+    /// <summary>True when the reservation existed (a batch line run again) and was taken over rather than created.</summary>
+    public bool Resumed { get; init; }
 }

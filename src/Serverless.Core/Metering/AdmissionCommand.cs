@@ -5,7 +5,8 @@ namespace Serverless.Core.Metering;
 /// <summary>
 /// Admits a request atomically: idempotency claim, rate windows of key and customer, budget reservations of
 /// key and customer at the current price, and the reservation row. Any refusal rolls back to the savepoint,
-/// so a refused request leaves no trace; the batch it shares a transaction with is unaffected.
+/// so a refused request leaves no trace; the batch it shares a transaction with is unaffected. A batch line skips
+/// the rate windows and may resume (see <see cref="AdmissionRequest.BatchId"/>).
 /// </summary>
 internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset now, string instanceId, MeteringOptions options)
     : LedgerCommand<Admission>
@@ -34,14 +35,22 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             return earlier;
         }
 
+        bool generates = request.Model is not null;
+        bool batchLine = generates && request.BatchId is not null;
+        if (batchLine && Resume(batch) is { } resumed)
+        {
+            return resumed;
+        }
+
         var (keyPolicy, customerPolicy) = ReadPolicies(batch);
         long windowStart = MeteringClock.WindowStart(now).ToUnixTimeMilliseconds();
-        bool generates = request.Model is not null;
         long tokens = generates ? request.PromptTokens + request.MaxTokens : 0;
 
-        var keyWindow = Take(batch, LimitScope.Key, request.KeyId, windowStart, tokens, keyPolicy);
-        var customerWindow = keyWindow.Taken ? Take(batch, LimitScope.Customer, request.CustomerId, windowStart, tokens, customerPolicy) : default;
-        var limits = Combine(keyWindow, customerWindow, windowStart);
+        // Batch lines are not held to the per-minute rate limits (they run in the background at the pace the
+        // service chooses, as OpenAI's batch queue does); the budgets below apply to them as to every request.
+        var keyWindow = batchLine ? WindowResult.Exempt : Take(batch, LimitScope.Key, request.KeyId, windowStart, tokens, keyPolicy);
+        var customerWindow = batchLine ? WindowResult.Exempt : keyWindow.Taken ? Take(batch, LimitScope.Customer, request.CustomerId, windowStart, tokens, customerPolicy) : default;
+        var limits = batchLine ? null : Combine(keyWindow, customerWindow, windowStart);
         if (!keyWindow.Taken || !customerWindow.Taken)
         {
             var refused = keyWindow.Taken ? customerWindow : keyWindow;
@@ -108,6 +117,45 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             ("@prompt", reservation.PromptTokens), ("@max", reservation.MaxTokens), ("@reserved", reservedCost), ("@period", period),
             ("@window", windowStart), ("@started", now.ToUnixTimeMilliseconds()), ("@batch", request.BatchId));
         return new Admission { Status = AdmissionStatus.Admitted, RateLimits = limits, Reservation = reservation, Idempotency = request.Idempotency };
+    }
+
+    // A batch line run again (its activity re-executed after a crash or a failure): the request id either has its
+    // record already (nothing to do but answer with the output stored with it) or still has its reservation (this
+    // instance takes it over and generates again; the reservation is settled once, by whoever holds it then).
+    private Admission? Resume(LedgerBatch batch)
+    {
+        if (SettleCommand.Find(batch, request.RequestId) is { } existing)
+        {
+            return new Admission { Status = AdmissionStatus.AlreadySettled, Settlement = existing };
+        }
+
+        using var taken = batch.Command(
+            LedgerSql.TakeOverReservation, ("@instance", instanceId), ("@started", now.ToUnixTimeMilliseconds()), ("@requestId", request.RequestId)).ExecuteReader();
+        if (!taken.Read())
+        {
+            return null;
+        }
+
+        var reservation = new Reservation
+        {
+            RequestId = request.RequestId,
+            KeyId = taken.GetString(0),
+            CustomerId = taken.GetString(1),
+            Model = taken.GetString(2),
+            InstanceId = instanceId,
+            PriceVersion = taken.GetInt64(3),
+            InputMicroUsdPerMillion = taken.GetInt64(4),
+            OutputMicroUsdPerMillion = taken.GetInt64(5),
+            DiscountBasisPoints = taken.GetInt64(6),
+            PromptTokens = taken.GetInt64(7),
+            MaxTokens = taken.GetInt64(8),
+            ReservedMicroUsd = taken.GetInt64(9),
+            PeriodStart = DateTimeOffset.FromUnixTimeMilliseconds(taken.GetInt64(10)),
+            WindowStart = DateTimeOffset.FromUnixTimeMilliseconds(taken.GetInt64(11)),
+            StartedAt = now,
+            BatchId = taken.IsDBNull(12) ? null : taken.GetString(12),
+        };
+        return new Admission { Status = AdmissionStatus.Admitted, Reservation = reservation, Resumed = true };
     }
 
     private Admission? CheckIdempotency(LedgerBatch batch, IdempotencyClaim claim)
@@ -217,5 +265,8 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
     private readonly record struct PriceRow(long Version, long Input, long Output, long BatchDiscount);
 
-    private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit);
+    private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit)
+    {
+        public static WindowResult Exempt => new(true, 0, 0, 0, 0);
+    }
 }

@@ -58,8 +58,16 @@ internal static class LedgerSql
         VALUES (@requestId, @key, @customer, @model, @instance, @priceVersion, @input, @output, @discount, @prompt, @max, @reserved, @period, @window, @started, @batch)
         """;
 
+    // Only the instance that holds the reservation settles it: a batch line resumed elsewhere has moved it, and the
+    // sweeper, which read it under its dead owner, must then leave it alone.
     public const string DeleteReservation = """
-        DELETE FROM "Reservations" WHERE "RequestId" = @requestId
+        DELETE FROM "Reservations" WHERE "RequestId" = @requestId AND "InstanceId" = @instance
+        """;
+
+    public const string TakeOverReservation = """
+        UPDATE "Reservations" SET "InstanceId" = @instance, "StartedAt" = @started WHERE "RequestId" = @requestId
+        RETURNING "KeyId", "CustomerId", "Model", "PriceVersion", "InputMicroUsdPerMillion", "OutputMicroUsdPerMillion", "DiscountBasisPoints",
+          "PromptTokens", "MaxTokens", "ReservedMicroUsd", "PeriodStart", "WindowStart", "BatchId"
         """;
 
     public const string InsertUsage = """
@@ -76,6 +84,16 @@ internal static class LedgerSql
 
     public const string SelectUsage = """
         SELECT "PromptTokens", "CompletionTokens", "PriceVersion", "CostMicroUsd", "Outcome" FROM "UsageRecords" WHERE "RequestId" = @requestId
+        """;
+
+    public const string SelectUsageWithBatchResult = """
+        SELECT u."PromptTokens", u."CompletionTokens", u."PriceVersion", u."CostMicroUsd", u."Outcome", b."Result"
+        FROM "UsageRecords" u LEFT JOIN "BatchLineResults" b ON b."RequestId" = u."RequestId"
+        WHERE u."RequestId" = @requestId
+        """;
+
+    public const string InsertBatchResult = """
+        INSERT INTO "BatchLineResults" ("RequestId", "BatchId", "Result") VALUES (@requestId, @batch, @result)
         """;
 
     public const string SelectIdempotency = """

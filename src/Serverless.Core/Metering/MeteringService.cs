@@ -57,7 +57,7 @@ public sealed partial class MeteringService(
         catch (LedgerUnavailableException ex)
         {
             LogSettlementDeferred(logger, ex, request.Reservation.RequestId);
-            _deferred.Writer.TryWrite(request with { Outcome = UsageOutcome.FailedAfterStart, CompletionTokens = 0, IdempotentResult = null });
+            _deferred.Writer.TryWrite(request with { Outcome = UsageOutcome.FailedAfterStart, CompletionTokens = 0, IdempotentResult = null, BatchResult = null });
             throw Unavailable();
         }
     }

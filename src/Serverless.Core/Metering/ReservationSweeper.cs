@@ -10,7 +10,8 @@ namespace Serverless.Core.Metering;
 /// Keeps this instance's heartbeat and settles reservations nobody else will: those of instances that died
 /// (no heartbeat for <see cref="MeteringOptions.DeadInstanceAfter"/>, or a process on this machine that no
 /// longer exists), very old ones, and settlements that failed to write. Policy: such a request is recorded as
-/// <see cref="UsageOutcome.FailedAfterStart"/> and billed for its prompt tokens only.
+/// <see cref="UsageOutcome.FailedAfterStart"/> and billed for its prompt tokens only. Batch lines are left to the
+/// orchestration that resumes them, unless older than <see cref="MeteringOptions.OrphanReservationAfter"/>.
 /// </summary>
 public sealed partial class ReservationSweeper(
     MeteringService metering,
@@ -135,6 +136,14 @@ public sealed partial class ReservationSweeper(
         if (reservation.StartedAt < now - _options.OrphanReservationAfter)
         {
             return true;
+        }
+
+        if (reservation.BatchId is not null)
+        {
+            // A batch line's activity runs again after its instance dies, and resumes this reservation (one record,
+            // the real usage). Settling it here would bill the prompt and turn a line the orchestration finishes
+            // into a failure; only a line nobody resumed within OrphanReservationAfter is settled.
+            return false;
         }
 
         if (owner is null)

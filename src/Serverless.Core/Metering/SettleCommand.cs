@@ -3,7 +3,9 @@ namespace Serverless.Core.Metering;
 /// <summary>
 /// Turns a reservation into the request's one usage record: deletes the reservation (the guard against
 /// settling twice), inserts the record, moves budgets from reserved to spent, gives unused tokens back to
-/// the rate window and stores or releases the idempotent result, all in the batch's transaction.
+/// the rate window and stores or releases the idempotent result, all in the batch's transaction. A reservation that
+/// is gone, or held by another instance (a batch line resumed there), is not settled here: the existing record, if
+/// any, is returned instead.
 /// </summary>
 internal sealed class SettleCommand(SettlementRequest request, string instanceId) : LedgerCommand<Settlement>
 {
@@ -12,7 +14,7 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
     internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
     {
         var r = request.Reservation;
-        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId)) == 0)
+        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId), ("@instance", r.InstanceId)) == 0)
         {
             return Existing(batch, r.RequestId);
         }
@@ -32,6 +34,11 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             batch.Execute(LedgerSql.EnqueueExport, ("@requestId", r.RequestId));
         }
 
+        if (r.BatchId is not null && request.BatchResult is { } output)
+        {
+            batch.Execute(LedgerSql.InsertBatchResult, ("@requestId", r.RequestId), ("@batch", r.BatchId), ("@result", output));
+        }
+
         long reservedTokens = r.PromptTokens + r.MaxTokens;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long window = r.WindowStart.ToUnixTimeMilliseconds();
@@ -41,7 +48,11 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
                 LedgerSql.SettleBudget,
                 ("@scope", scope), ("@id", id), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
                 ("@cost", cost), ("@tokens", prompt + completion));
-            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+            if (r.BatchId is null)
+            {
+                // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
+                batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+            }
         }
 
         if (request.Idempotency is { } claim)
@@ -63,18 +74,26 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             batch.Execute(LedgerSql.ReleaseIdempotencyOfRequest, ("@customer", r.CustomerId), ("@requestId", r.RequestId));
         }
 
-        return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true);
+        return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true) { BatchResult = request.BatchResult };
     }
 
-    private static Settlement Existing(LedgerBatch batch, string requestId)
+    /// <summary>The record a request id already has (with a batch line's stored output), or a "nothing billed" answer.</summary>
+    // Never settled and no longer reserved: nothing to bill, and nothing here may fail the batch.
+    private static Settlement Existing(LedgerBatch batch, string requestId) =>
+        Find(batch, requestId) ?? new Settlement(requestId, 0, 0, 0, 0, UsageOutcome.Rejected, SettledHere: false);
+
+    /// <summary>The record a request id has, with a batch line's stored output; null when it has none.</summary>
+    internal static Settlement? Find(LedgerBatch batch, string requestId)
     {
-        using var reader = batch.Command(LedgerSql.SelectUsage, ("@requestId", requestId)).ExecuteReader();
+        using var reader = batch.Command(LedgerSql.SelectUsageWithBatchResult, ("@requestId", requestId)).ExecuteReader();
         if (!reader.Read())
         {
-            // Never settled and no longer reserved: nothing to bill, and nothing here may fail the batch.
-            return new Settlement(requestId, 0, 0, 0, 0, UsageOutcome.Rejected, SettledHere: false);
+            return null;
         }
 
-        return new Settlement(requestId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), SettledHere: false);
+        return new Settlement(requestId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), SettledHere: false)
+        {
+            BatchResult = reader.IsDBNull(5) ? null : reader.GetString(5),
+        };
     }
 }

@@ -18,6 +18,12 @@ public sealed record SettlementRequest
     public string? IdempotentResult { get; init; }
 
     /// <summary>
+    /// For a batch line that completed: its output line, stored with the record in the same transaction, so the line
+    /// can be answered again (a chunk run again after a crash) without generating or billing it again.
+    /// </summary>
+    public string? BatchResult { get; init; }
+
+    /// <summary>
     /// Settled by someone other than the request itself (the sweeper, for a dead instance), which does not know the
     /// request's Idempotency-Key: an unfinished claim the request holds is found by its request id and released.
     /// </summary>
@@ -25,4 +31,8 @@ public sealed record SettlementRequest
 }
 
 /// <summary>The usage record as committed (or as already committed by someone else, e.g. the sweeper).</summary>
-public sealed record Settlement(string RequestId, long PromptTokens, long CompletionTokens, long PriceVersion, long CostMicroUsd, string Outcome, bool SettledHere);
+public sealed record Settlement(string RequestId, long PromptTokens, long CompletionTokens, long PriceVersion, long CostMicroUsd, string Outcome, bool SettledHere)
+{
+    /// <summary>A batch line's stored output (see <see cref="SettlementRequest.BatchResult"/>), when the record has one.</summary>
+    public string? BatchResult { get; init; }
+}

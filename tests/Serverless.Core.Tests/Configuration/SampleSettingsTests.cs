@@ -3,7 +3,9 @@ using System.Text.Json;
 using Serverless.Core.Billing;
 using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
+using Serverless.Core.Files;
 using Serverless.Core.Inference;
+using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
@@ -23,6 +25,9 @@ public sealed class SampleSettingsTests
         (MeteringOptions.SectionName, typeof(MeteringOptions)),
         (StripeOptions.SectionName, typeof(StripeOptions)),
         (DashboardOptions.SectionName, typeof(DashboardOptions)),
+        (FilesOptions.SectionName, typeof(FilesOptions)),
+        (BatchOptions.SectionName, typeof(BatchOptions)),
+        (LocalDurableTaskOptions.SectionName, typeof(LocalDurableTaskOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

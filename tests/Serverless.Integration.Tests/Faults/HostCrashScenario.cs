@@ -85,6 +85,7 @@ public sealed class HostCrashScenario : IAsyncLifetime
             ["Admin:Key"] = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)),
             ["Database:ConnectionString"] = ConnectionString,
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = _azurite.ConnectionString,
             ["ModelStorage:CacheDirectory"] = Path.Combine(_root, "cache"),
             // Every stream must be generating at the kill, none waiting in line for a slot.
             ["Inference:MaxConcurrentGenerations"] = "32",

@@ -24,6 +24,13 @@ public sealed partial class FunctionAppSettingsTests(BicepTemplateFixture bicep)
         ["ModelStorage__BlobConnectionString"] = "ModelStorage__BlobServiceUri",
         // Only the admin CLI uploads models (from a workstation); the Function App never does.
         ["ModelStorage__UploadParallelism"] = "(admin CLI only)",
+        // The local host's Durable Task backend; in Azure, host.json's extensions.durableTask configures Durable Functions.
+        ["LocalDurableTask__ControlQueueVisibilityTimeout"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__WorkItemQueueVisibilityTimeout"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__MaxQueuePollingInterval"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__PartitionCount"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__MaxConcurrentActivities"] = "(local host only: host.json durableTask)",
+        ["LocalDurableTask__MaxConcurrentOrchestrations"] = "(local host only: host.json durableTask)",
     };
 
     // Settings the platform reads (not the app), so they are not in local.settings.sample.json.

@@ -59,6 +59,11 @@ public class ServiceFixture : IAsyncLifetime
     /// <summary>The host's configuration (for running the admin CLI against the same secret and database).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
 
+    /// <summary>Adjusts the host's settings before it starts (a fixture with other limits overrides this).</summary>
+    protected virtual void Configure(IDictionary<string, string?> settings)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
@@ -75,7 +80,15 @@ public class ServiceFixture : IAsyncLifetime
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
             ["ModelStorage:CacheDirectory"] = Path.Combine(Root, "cache"),
             ["Database:BusyTimeout"] = "00:00:01",
+            // Batches: the Durable Task hub on this Azurite, quick to notice work and to take over a dead run's messages.
+            ["AzureWebJobsStorage"] = _azurite.ConnectionString,
+            ["LocalDurableTask:ControlQueueVisibilityTimeout"] = "00:00:05",
+            ["LocalDurableTask:WorkItemQueueVisibilityTimeout"] = "00:00:10",
+            ["LocalDurableTask:MaxQueuePollingInterval"] = "00:00:00.200",
+            ["Batch:ChunkSize"] = "4",
+            ["Batch:ProgressInterval"] = "00:00:00.100",
         };
+        Configure(settings);
         string[] blobModels = ["demo", .. ColdModels, "broken"];
         int index = 0;
         foreach (var id in blobModels)

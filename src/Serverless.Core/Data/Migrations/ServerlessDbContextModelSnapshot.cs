@@ -243,6 +243,152 @@ namespace Serverless.Core.Data.Migrations
                     b.ToTable("WebhookEvents", (string)null);
                 });
 
+            modelBuilder.Entity("Serverless.Core.Files.StoredFile", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40);
+
+                    b.Property<string>("BlobName")
+                        .IsRequired()
+                        .HasMaxLength(256);
+
+                    b.Property<long>("Bytes");
+
+                    b.Property<long>("CreatedAt");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("Filename")
+                        .IsRequired()
+                        .HasMaxLength(512);
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(32);
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId", "CreatedAt");
+
+                    b.ToTable("Files", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Jobs.BatchChunkProgress", b =>
+                {
+                    b.Property<string>("BatchId")
+                        .HasMaxLength(40);
+
+                    b.Property<int>("Chunk");
+
+                    b.Property<int>("Completed");
+
+                    b.Property<int>("Failed");
+
+                    b.Property<long>("UpdatedAt");
+
+                    b.HasKey("BatchId", "Chunk");
+
+                    b.ToTable("BatchChunks", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Jobs.BatchJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40);
+
+                    b.Property<long?>("CancelledAt");
+
+                    b.Property<long?>("CancellingAt");
+
+                    b.Property<int>("Chunks");
+
+                    b.Property<int>("Completed");
+
+                    b.Property<long?>("CompletedAt");
+
+                    b.Property<string>("CompletionWindow")
+                        .IsRequired()
+                        .HasMaxLength(16);
+
+                    b.Property<long>("CreatedAt");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("Endpoint")
+                        .IsRequired()
+                        .HasMaxLength(64);
+
+                    b.Property<string>("ErrorFileId")
+                        .HasMaxLength(40);
+
+                    b.Property<string>("Errors");
+
+                    b.Property<long?>("ExpiredAt");
+
+                    b.Property<long>("ExpiresAt");
+
+                    b.Property<int>("Failed");
+
+                    b.Property<long?>("FailedAt");
+
+                    b.Property<long?>("FinalizingAt");
+
+                    b.Property<long?>("InProgressAt");
+
+                    b.Property<string>("InputFileId")
+                        .IsRequired()
+                        .HasMaxLength(40);
+
+                    b.Property<int>("InvalidLines");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(32);
+
+                    b.Property<string>("Metadata");
+
+                    b.Property<string>("ModelScope")
+                        .IsRequired();
+
+                    b.Property<string>("OutputFileId")
+                        .HasMaxLength(40);
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16);
+
+                    b.Property<int>("Total");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId", "CreatedAt");
+
+                    b.ToTable("Batches", (string)null);
+                });
+
+            modelBuilder.Entity("Serverless.Core.Jobs.BatchLineResult", b =>
+                {
+                    b.Property<string>("RequestId")
+                        .HasMaxLength(64);
+
+                    b.Property<string>("BatchId")
+                        .IsRequired()
+                        .HasMaxLength(40);
+
+                    b.Property<string>("Result")
+                        .IsRequired();
+
+                    b.HasKey("RequestId");
+
+                    b.HasIndex("BatchId");
+
+                    b.ToTable("BatchLineResults", (string)null);
+                });
+
             modelBuilder.Entity("Serverless.Core.Keys.ApiKey", b =>
                 {
                     b.Property<string>("KeyId")

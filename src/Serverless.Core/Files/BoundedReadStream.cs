@@ -1,0 +1,58 @@
+namespace Serverless.Core.Files;
+
+/// <summary>
+/// A read-only view of a stream that counts what passes and stops at a limit: reading past it throws
+/// <see cref="FileTooLargeException"/>, so an oversized upload costs at most the limit in storage and time.
+/// </summary>
+internal sealed class BoundedReadStream(Stream inner, long limit) : Stream
+{
+    public long BytesRead { get; private set; }
+
+    public bool Exceeded { get; private set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => BytesRead;
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+    public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Count(await inner.ReadAsync(buffer, cancellationToken));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    private int Count(int read)
+    {
+        BytesRead += read;
+        if (BytesRead > limit)
+        {
+            Exceeded = true;
+            throw new FileTooLargeException(limit);
+        }
+
+        return read;
+    }
+}

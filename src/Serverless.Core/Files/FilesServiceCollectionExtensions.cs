@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Serverless.Core.Files;
+
+public static class FilesServiceCollectionExtensions
+{
+    /// <summary>The Files API (section "Files"): the store (blob content, database records) and its routes. Needs AddModels for the blob client.</summary>
+    public static IServiceCollection AddFiles(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FilesOptions>()
+            .Bind(configuration.GetSection(FilesOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<FileStore>();
+        services.AddSingleton<UploadFileHandler>();
+        services.AddSingleton<ListFilesHandler>();
+        services.AddSingleton<GetFileHandler>();
+        services.AddSingleton<GetFileContentHandler>();
+        services.AddSingleton<DeleteFileHandler>();
+        return services;
+    }
+}

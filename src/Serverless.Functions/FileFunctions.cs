@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Serverless.Core.Http;
+
+namespace Serverless.Functions;
+
+/// <summary>The Files API (batch input and output files).</summary>
+public sealed class FileFunctions(ApiDispatcher api)
+{
+    [Function("UploadFile")]
+    public Task<IActionResult> Upload(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/files")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.UploadFile, request);
+
+    [Function("ListFiles")]
+    public Task<IActionResult> List(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.ListFiles, request);
+
+    [Function("GetFile")]
+    public Task<IActionResult> Get(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files/{id}")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.GetFile, request, id);
+
+    [Function("GetFileContent")]
+    public Task<IActionResult> Content(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files/{id}/content")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.GetFileContent, request, id);
+
+    [Function("DeleteFile")]
+    public Task<IActionResult> Delete(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/files/{id}")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.DeleteFile, request, id);
+}
