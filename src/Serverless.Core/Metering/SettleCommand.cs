@@ -35,13 +35,14 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
         long reservedTokens = r.PromptTokens + r.MaxTokens;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long window = r.WindowStart.ToUnixTimeMilliseconds();
-        foreach (var (scope, id) in new[] { (LimitScope.Key, r.KeyId), (LimitScope.Customer, r.CustomerId) })
+        batch.Execute(
+            LedgerSql.SettleBudgets,
+            ("@key", r.KeyId), ("@customer", r.CustomerId), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
+            ("@cost", cost), ("@tokens", prompt + completion));
+        long unused = reservedTokens - prompt - completion;
+        if (unused != 0)
         {
-            batch.Execute(
-                LedgerSql.SettleBudget,
-                ("@scope", scope), ("@id", id), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
-                ("@cost", cost), ("@tokens", prompt + completion));
-            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
+            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@key", r.KeyId), ("@customer", r.CustomerId), ("@window", window), ("@tokens", unused));
         }
 
         if (request.Idempotency is { } claim)
