@@ -17,6 +17,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ILogger<LedgerWriter> _logger;
     private readonly int _maxBatch;
     private readonly Task _loop;
+    private readonly LedgerCheckpointer? _checkpointer;
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private DbConnection? _connection;
     private long _commits;
@@ -28,7 +29,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _connections = connections;
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
-        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
+        // A thread of its own: the writer blocks on the database (fsync, PostgreSQL round trips) and must neither hold
+        // a thread-pool thread while it does nor hop between pool threads from batch to batch.
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Transactions committed so far.</summary>
@@ -52,12 +56,16 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _loop;
         ResetConnection();
+        if (_checkpointer is not null)
+        {
+            await _checkpointer.DisposeAsync();
+        }
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var batch = new List<LedgerCommand>(_maxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        while (WaitToRead())
         {
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var command))
             {
@@ -87,6 +95,13 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
             batch.Clear();
         }
+    }
+
+    // Blocks this dedicated thread until a command is waiting (true) or the writer is completed (false).
+    private bool WaitToRead()
+    {
+        var waiting = _queue.Reader.WaitToReadAsync();
+        return waiting.IsCompletedSuccessfully ? waiting.Result : waiting.AsTask().GetAwaiter().GetResult();
     }
 
     private void ExecuteWithRetries(List<LedgerCommand> commands)
