@@ -27,8 +27,8 @@ internal sealed record BenchmarkArguments
         ledger: records/s through the ledger's write path on SQLite and PostgreSQL, and what metering adds to a request
           --records N        timed records (admit + settle) per database                (default 100000)
           --record-warmup N  untimed records before them                                 (default 10000)
-          --clients N        concurrent requests driving the ledger                      (default 128)
-          --keys N           distinct API keys (client i uses key i mod N)               (default 128)
+          --clients N        concurrent requests driving the ledger                      (default 256)
+          --keys N           distinct API keys (client i uses key i mod N)               (default 256)
           --customers N      distinct customers (key k belongs to customer k mod N)      (default 16)
           --batch N          Metering:MaxBatchSize, most operations per commit           (default: the service's, 1024)
           --databases LIST   sqlite,postgres or one of them                              (default sqlite,postgres)
@@ -59,9 +59,9 @@ internal sealed record BenchmarkArguments
 
     public int LedgerWarmup { get; init; } = 10_000;
 
-    public int LedgerClients { get; init; } = 128;
+    public int LedgerClients { get; init; } = 256;
 
-    public int LedgerKeys { get; init; } = 128;
+    public int LedgerKeys { get; init; } = 256;
 
     public int LedgerCustomers { get; init; } = 16;
 

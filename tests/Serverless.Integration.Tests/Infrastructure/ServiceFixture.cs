@@ -51,6 +51,11 @@ public class ServiceFixture : IAsyncLifetime
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
+    /// <summary>Last word on the host's settings before it starts.</summary>
+    protected virtual void Configure(Dictionary<string, string?> settings)
+    {
+    }
+
     public string DatabaseConnectionString { get; private set; } = string.Empty;
 
     public async Task InitializeAsync()
@@ -79,6 +84,7 @@ public class ServiceFixture : IAsyncLifetime
 
         settings[$"ModelStorage:Models:{index}:Id"] = "local-demo";
         settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
+        Configure(settings);
 
         _factory = new ServiceFactory(settings);
         _factory.UseKestrel(0);
@@ -165,6 +171,16 @@ public sealed class PostgresServiceFixture : ServiceFixture
     }
 }
 
+/// <summary>The same host with metering switched off (Metering:Enabled=false, the benchmark switch).</summary>
+public sealed class UnmeteredServiceFixture : ServiceFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings["Metering:Enabled"] = "false";
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 {
@@ -175,4 +191,10 @@ public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 public sealed class PostgresServiceTestGroup : ICollectionFixture<PostgresServiceFixture>
 {
     public const string Name = "service-postgres";
+}
+
+[CollectionDefinition(Name)]
+public sealed class UnmeteredServiceTestGroup : ICollectionFixture<UnmeteredServiceFixture>
+{
+    public const string Name = "service-unmetered";
 }
