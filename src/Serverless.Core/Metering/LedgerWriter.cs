@@ -30,9 +30,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
-        // A thread of its own: the writer blocks on the database (fsync, PostgreSQL round trips) and must neither hold
-        // a thread-pool thread while it does nor hop between pool threads from batch to batch.
-        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Transactions committed so far.</summary>
@@ -62,10 +60,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         }
     }
 
-    private void Run()
+    private async Task RunAsync()
     {
         var batch = new List<LedgerCommand>(_maxBatch);
-        while (WaitToRead())
+        while (await _queue.Reader.WaitToReadAsync())
         {
             while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var command))
             {
@@ -95,13 +93,6 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
             batch.Clear();
         }
-    }
-
-    // Blocks this dedicated thread until a command is waiting (true) or the writer is completed (false).
-    private bool WaitToRead()
-    {
-        var waiting = _queue.Reader.WaitToReadAsync();
-        return waiting.IsCompletedSuccessfully ? waiting.Result : waiting.AsTask().GetAwaiter().GetResult();
     }
 
     private void ExecuteWithRetries(List<LedgerCommand> commands)
