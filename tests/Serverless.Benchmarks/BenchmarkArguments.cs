@@ -31,7 +31,7 @@ internal sealed record BenchmarkArguments
           --keys N           distinct API keys (client i uses key i mod N)               (default 256)
           --customers N      distinct customers (key k belongs to customer k mod N)      (default 16)
           --batch N          Metering:MaxBatchSize, most operations per commit           (default: the service's, 1024)
-          --databases LIST   sqlite,postgres or one of them                              (default sqlite,postgres)
+          --databases LIST   sqlite,postgres, one of them, or none                       (default sqlite,postgres)
           --requests N       sequential HTTP requests per setting, metering on and off   (default 1000)
           --request-warmup N untimed requests per setting before them                    (default 200)
           --server-dll, --server-env as for inference
@@ -129,10 +129,15 @@ internal sealed record BenchmarkArguments
 
     private static string[] DatabasesOf(string value)
     {
+        if (value == "none")
+        {
+            return [];
+        }
+
         string[] databases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return databases.Length > 0 && databases.All(d => d is "sqlite" or "postgres") && databases.Distinct().Count() == databases.Length
             ? databases
-            : throw new ArgumentException($"--databases takes sqlite, postgres or both, not '{value}'.");
+            : throw new ArgumentException($"--databases takes sqlite, postgres, both or none, not '{value}'.");
     }
 
     private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> options, string name, string value)

@@ -27,6 +27,7 @@ internal static class LedgerBenchmark
         var report = new LedgerReport(arguments, root) { LoadAverage = (LoadAverage.Read(), double.NaN) };
         try
         {
+            report.DiskSync = DiskSync.Measure(root);
             foreach (string database in arguments.Databases)
             {
                 report.Databases.Add(database == "sqlite"

@@ -63,7 +63,12 @@ internal sealed class LedgerLoad : IAsyncDisposable
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
         var services = new ServiceCollection()
-            .AddLogging(logging => logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning))
+            // Warnings and errors of the ledger go to stderr, with the progress; stdout is the report's. EF Core's
+            // failed read of the migrations history on a fresh database is expected and not worth a line.
+            .AddLogging(logging => logging
+                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None))
             .AddDatabase(configuration)
             .AddMetering(configuration);
         services.TryAddSingleton(TimeProvider.System);

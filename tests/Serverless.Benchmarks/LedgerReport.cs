@@ -21,6 +21,9 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
 
     public (double Start, double End) LoadAverage { get; set; }
 
+    /// <summary>One 8 KiB write + fsync in the benchmark's folder, before the run: the floor under every commit.</summary>
+    public (double P50Us, double P99Us) DiskSync { get; set; }
+
     /// <summary>Server-side: how long a metered request waited on the ledger (its admission and settlement commits).</summary>
     public double? MeteringP50Us => Latency is null ? null : Percentile(Latency.Ledger, 0.50);
 
@@ -42,6 +45,7 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, cpu us/record less so");
         }
 
+        Line(text, $"disk: write 8 KiB + fsync in the benchmark folder, p50 {DiskSync.P50Us:0} us, p99 {DiskSync.P99Us:0} us (every commit pays one)");
         if (Databases.Count > 0)
         {
             Line(text, $"write path: MeteringService.AdmitAsync + SettleAsync per record (as a completion does), LedgerWriter group commit, Metering:MaxBatchSize {arguments.LedgerBatch?.ToString(CultureInfo.InvariantCulture) ?? "1024 (default)"}");
@@ -88,6 +92,8 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             json.WriteString("mode", arguments.Mode);
             json.WriteNumber("load_average_start", Round(LoadAverage.Start, 2));
             json.WriteNumber("load_average_end", Round(LoadAverage.End, 2));
+            json.WriteNumber("fsync_p50_us", Round(DiskSync.P50Us, 0));
+            json.WriteNumber("fsync_p99_us", Round(DiskSync.P99Us, 0));
             json.WriteNumber("records", arguments.LedgerRecords);
             json.WriteNumber("clients", arguments.LedgerClients);
             json.WriteNumber("keys", arguments.LedgerKeys);
