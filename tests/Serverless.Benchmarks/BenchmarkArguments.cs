@@ -33,7 +33,7 @@ internal sealed record BenchmarkArguments
           --batch N          Metering:MaxBatchSize, most operations per commit           (default: the service's, 1024)
           --databases LIST   sqlite,postgres, one of them, or none                       (default sqlite,postgres)
           --requests N       sequential HTTP requests per setting, metering on and off   (default 1000)
-          --request-warmup N untimed requests per setting before them                    (default 200)
+          --request-warmup N untimed requests per setting before them                    (default 2000)
           --server-dll, --server-env as for inference
         """;
 
@@ -72,7 +72,8 @@ internal sealed record BenchmarkArguments
 
     public int LatencyRequests { get; init; } = 1000;
 
-    public int LatencyWarmup { get; init; } = 200;
+    // Enough for the service's request path to reach tier-1 JIT code; with a few hundred, the p99 still shows tiering.
+    public int LatencyWarmup { get; init; } = 2000;
 
     public string ServerDll { get; init; } = DefaultServerDll();
 
