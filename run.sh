@@ -84,6 +84,7 @@ cat >&2 <<MSG
 
 Serving on http://127.0.0.1:$PORT  (Ctrl+C stops the service and Azurite)
   dev API key: .local/dev-api-key     admin key: .local/admin-key
+  dashboard:   http://127.0.0.1:$PORT/dashboard  (sign in with the dev key, or: ./run.sh dashboard link --customer dev)
 
 Try it:
   curl http://127.0.0.1:$PORT/v1/chat/completions \\

@@ -20,6 +20,12 @@ if [ -z "${PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
     || { echo "PostgreSQL is required (apt-get install -y postgresql)" >&2; exit 1; }
 fi
 
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it; its own browser download does not work here).
+if [ -z "${SERVERLESS_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || { echo "Chromium is required (apt-get install -y chromium)" >&2; exit 1; }
+fi
+
 if ! dotnet build Serverless.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
   echo "0 passed, 1 failed"

@@ -382,6 +382,19 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           name: 'Stripe__WebhookTolerance'
           value: '00:05:00'
         }
+        // The dashboard is served over HTTPS only; TLS ends at the front end, so the worker cannot tell on its own.
+        {
+          name: 'Dashboard__SessionLifetime'
+          value: '01:00:00'
+        }
+        {
+          name: 'Dashboard__LinkLifetime'
+          value: '00:15:00'
+        }
+        {
+          name: 'Dashboard__SecureCookie'
+          value: 'Always'
+        }
         {
           name: 'DurableTaskHubName'
           value: durableTaskHubName

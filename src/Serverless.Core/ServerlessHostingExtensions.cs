@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Serverless.Core.Billing;
+using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
 using Serverless.Core.Http;
 using Serverless.Core.Inference;
@@ -22,6 +23,7 @@ public static class ServerlessHostingExtensions
             .AddApiKeys(configuration)
             .AddMetering(configuration)
             .AddBilling(configuration)
+            .AddDashboard(configuration)
             .AddModels(configuration)
             .AddInference(configuration);
         return builder;

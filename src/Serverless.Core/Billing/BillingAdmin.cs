@@ -1,11 +1,76 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Data;
+using Serverless.Core.Metering;
 
 namespace Serverless.Core.Billing;
 
-/// <summary>Read models for admins (status, dead letters, meter errors), shared by the admin API and the CLI.</summary>
-public sealed class BillingAdmin(IDbContextFactory<ServerlessDbContext> databases, Microsoft.Extensions.Options.IOptions<StripeOptions> options)
+/// <summary>Read models for admins (status, dead letters, meter errors), shared by the admin API and the CLI, and the per-customer view for the dashboard.</summary>
+public sealed class BillingAdmin(IDbContextFactory<ServerlessDbContext> databases, Microsoft.Extensions.Options.IOptions<StripeOptions> options, TimeProvider time)
 {
+    private const int MaxInvoices = 24;
+
+    /// <summary>
+    /// What a customer's usage of the current period looks like on its way to Stripe, the customer's lines of the
+    /// latest reconciliation, and the customer's invoices. Only rows of <paramref name="customerId"/> are read.
+    /// </summary>
+    public async Task<CustomerBillingObject> CustomerStatusAsync(string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        var now = time.GetUtcNow();
+        var periodStart = MeteringClock.PeriodStart(now);
+        var periodEnd = MeteringClock.PeriodEnd(now);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var customer = await db.Customers.AsNoTracking().SingleOrDefaultAsync(c => c.Id == customerId, cancellationToken);
+
+        // Buckets by status and meter, as the reconciler counts them: corrections are Stripe's side, not the ledger's.
+        var buckets = await db.Set<ExportBucket>().AsNoTracking()
+            .Where(b => b.CustomerId == customerId && !b.IsCorrection && b.BucketStart >= periodStart && b.BucketStart < periodEnd)
+            .GroupBy(b => new { b.Meter, b.Status })
+            .Select(g => new { g.Key.Meter, g.Key.Status, Value = g.Sum(b => b.Value) })
+            .ToListAsync(cancellationToken);
+        var outbox = await db.Set<ExportQueueItem>().AsNoTracking()
+            .Where(q => q.CustomerId == customerId && q.EndedAt >= periodStart && q.EndedAt < periodEnd)
+            .GroupBy(q => 1)
+            .Select(g => new { Prompt = g.Sum(q => q.PromptTokens), Completion = g.Sum(q => q.CompletionTokens) })
+            .FirstOrDefaultAsync(cancellationToken);
+        var meters = MeterKind.All.Select(meter =>
+        {
+            long Sum(Func<string, bool> status) => buckets.Where(b => b.Meter == meter && status(b.Status)).Sum(b => b.Value);
+            long queued = outbox is null ? 0 : meter == MeterKind.InputTokens ? outbox.Prompt : outbox.Completion;
+            return new MeterExportObject(
+                meter,
+                Sum(s => s is ExportStatus.Accepted or ExportStatus.Cancelled),
+                Sum(s => s == ExportStatus.Pending) + queued,
+                Sum(s => s == ExportStatus.DeadLetter));
+        }).ToList();
+
+        var run = await db.Set<ReconciliationRun>().AsNoTracking().OrderByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
+        CustomerReconciliationObject? reconciliation = null;
+        if (run is not null)
+        {
+            var lines = (JsonSerializer.Deserialize(run.Report, ReconciliationReportJsonContext.Default.ListReconciliationLine) ?? [])
+                .Where(l => l.CustomerId == customerId).ToList();
+            reconciliation = new CustomerReconciliationObject(
+                run.Id, run.RanAt.ToUnixTimeSeconds(), run.RangeStart.ToUnixTimeSeconds(), run.RangeEnd.ToUnixTimeSeconds(),
+                lines.Count(l => l.Status is ReconciliationStatus.Mismatch or ReconciliationStatus.LedgerMismatch), lines);
+        }
+
+        var invoices = await db.Set<BillingPeriod>().AsNoTracking()
+            .Where(p => p.CustomerId == customerId)
+            .OrderByDescending(p => p.PeriodStart).ThenByDescending(p => p.InvoiceId)
+            .Take(MaxInvoices)
+            .ToListAsync(cancellationToken);
+
+        return new CustomerBillingObject(
+            customerId, options.Value.Enabled, customer?.StripeCustomerId is not null, customer?.SubscriptionStatus, customer?.Disabled ?? false,
+            periodStart.ToUnixTimeSeconds(), periodEnd.ToUnixTimeSeconds(), meters, reconciliation,
+            invoices.ConvertAll(p => new InvoiceObject(
+                p.InvoiceId, p.Status, p.PeriodStart.ToUnixTimeSeconds(), p.PeriodEnd.ToUnixTimeSeconds(), p.AmountDue, p.AmountPaid, p.Currency,
+                Uri.TryCreate(p.HostedInvoiceUrl, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps ? url.AbsoluteUri : null,
+                p.UpdatedAt.ToUnixTimeSeconds())));
+    }
+
     public async Task<BillingStatusObject> StatusAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);

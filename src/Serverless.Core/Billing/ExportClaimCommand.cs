@@ -31,8 +31,8 @@ internal sealed class ExportClaimCommand(int limit, TimeSpan bucketSize, IReadOn
 
     private const string InsertBucket = """
         INSERT INTO "ExportBuckets" ("CustomerId", "StripeCustomerId", "Meter", "EventName", "BucketStart", "Sequence", "Identifier", "Value", "Records",
-          "Status", "Attempts", "NextAttemptAt", "LastError", "Transport", "CreatedAt", "AcceptedAt")
-        VALUES (@customer, @stripe, @meter, @event, @bucket, @sequence, @identifier, @value, @records, 'pending', 0, @now, NULL, NULL, @now, NULL)
+          "Status", "Attempts", "NextAttemptAt", "LastError", "Transport", "IsCorrection", "CreatedAt", "AcceptedAt")
+        VALUES (@customer, @stripe, @meter, @event, @bucket, @sequence, @identifier, @value, @records, 'pending', 0, @now, NULL, NULL, FALSE, @now, NULL)
         """;
 
     public override void Execute(LedgerBatch batch)

@@ -51,7 +51,6 @@ public sealed partial class Reconciler(
     ILogger<Reconciler> logger)
 {
     private const long DayMs = 86_400_000;
-    private static readonly JsonSerializerOptions ReportJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly StripeOptions _options = options.Value;
 
@@ -327,7 +326,7 @@ public sealed partial class Reconciler(
             RangeEnd = to,
             Differences = lines.Count(l => l.Status is ReconciliationStatus.Mismatch or ReconciliationStatus.LedgerMismatch),
             Corrections = lines.Count(l => l.Status == ReconciliationStatus.Corrected),
-            Report = JsonSerializer.Serialize(lines, ReportJson),
+            Report = JsonSerializer.Serialize(lines, ReconciliationReportJsonContext.Default.ListReconciliationLine),
         };
         db.Add(run);
         await db.SaveChangesAsync(cancellationToken);

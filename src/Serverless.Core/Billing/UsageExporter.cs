@@ -28,7 +28,9 @@ public sealed partial class UsageExporter(
 {
     public const string LeaseName = "usage-exporter";
 
-    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(5);
+    // Short: after a crash another instance takes over within a minute. Safety never depends on it (claims are
+    // atomic and Stripe deduplicates identifiers); it only keeps instances from doing the same work twice.
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);
 
     private readonly StripeOptions _options = options.Value;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);

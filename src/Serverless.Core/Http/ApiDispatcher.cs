@@ -36,6 +36,9 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                 case ApiAuth.Admin:
                     authenticator.RequireAdmin(http);
                     break;
+                case ApiAuth.Session:
+                    caller = await services.GetRequiredService<ISessionAuthenticator>().AuthenticateSessionAsync(http, http.RequestAborted);
+                    break;
             }
 
             var handler = (IApiHandler)services.GetRequiredService(route.Handler);

@@ -5,6 +5,9 @@ public enum ApiAuth
     None,
     ApiKey,
     Admin,
+
+    /// <summary>A dashboard session cookie; unsafe methods also need the session's CSRF token.</summary>
+    Session,
 }
 
 /// <summary>

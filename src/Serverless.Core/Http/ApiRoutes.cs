@@ -1,4 +1,5 @@
 using Serverless.Core.Billing;
+using Serverless.Core.Dashboard;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
@@ -33,6 +34,21 @@ public static class ApiRoutes
     public static readonly ApiRoute AdminMeterErrors = new("AdminMeterErrors", "GET", "/admin/billing/errors", ApiAuth.Admin, typeof(AdminMeterErrorsHandler));
     public static readonly ApiRoute Health = new("Health", "GET", "/health", ApiAuth.None, typeof(HealthHandler));
 
+    // The customer dashboard: page and assets are public; data needs the session cookie, changes also its CSRF token.
+    public static readonly ApiRoute DashboardPage = new("DashboardPage", "GET", "/dashboard", ApiAuth.None, typeof(DashboardPageHandler));
+    public static readonly ApiRoute DashboardAsset = new("DashboardAsset", "GET", "/dashboard/assets/{id}", ApiAuth.None, typeof(DashboardAssetHandler));
+    public static readonly ApiRoute DashboardSession = new("DashboardSession", "GET", "/dashboard/api/session", ApiAuth.None, typeof(DashboardSessionHandler));
+    public static readonly ApiRoute DashboardSignIn = new("DashboardSignIn", "POST", "/dashboard/api/session", ApiAuth.None, typeof(DashboardSignInHandler));
+    public static readonly ApiRoute DashboardLinkSignIn = new("DashboardLinkSignIn", "POST", "/dashboard/api/session/link", ApiAuth.None, typeof(DashboardLinkSignInHandler));
+    public static readonly ApiRoute DashboardSignOut = new("DashboardSignOut", "DELETE", "/dashboard/api/session", ApiAuth.Session, typeof(DashboardSignOutHandler));
+    public static readonly ApiRoute DashboardOverview = new("DashboardOverview", "GET", "/dashboard/api/overview", ApiAuth.Session, typeof(DashboardOverviewHandler));
+    public static readonly ApiRoute DashboardChart = new("DashboardChart", "GET", "/dashboard/api/chart", ApiAuth.Session, typeof(DashboardChartHandler));
+    public static readonly ApiRoute DashboardRequests = new("DashboardRequests", "GET", "/dashboard/api/requests", ApiAuth.Session, typeof(DashboardRequestsHandler));
+    public static readonly ApiRoute DashboardKeys = new("DashboardKeys", "GET", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardKeysHandler));
+    public static readonly ApiRoute DashboardCreateKey = new("DashboardCreateKey", "POST", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardCreateKeyHandler));
+    public static readonly ApiRoute DashboardRevokeKey = new("DashboardRevokeKey", "DELETE", "/dashboard/api/keys/{id}", ApiAuth.Session, typeof(DashboardRevokeKeyHandler));
+    public static readonly ApiRoute DashboardBilling = new("DashboardBilling", "GET", "/dashboard/api/billing", ApiAuth.Session, typeof(DashboardBillingHandler));
+
     public static IReadOnlyList<ApiRoute> All { get; } =
     [
         ChatCompletions, Completions, ListModels, GetModel, Usage, ReceiptSecret,
@@ -40,5 +56,7 @@ public static class ApiRoutes
         AdminUsage, AdminSetPrice, AdminListPrices, AdminSetLimits, AdminGetLimits,
         StripeWebhook, AdminCustomer, AdminBillingStatus, AdminDeadLetters, AdminRetryDeadLetters, AdminExport, AdminReconcile, AdminMeterErrors,
         Health,
+        DashboardPage, DashboardAsset, DashboardSession, DashboardSignIn, DashboardLinkSignIn, DashboardSignOut,
+        DashboardOverview, DashboardChart, DashboardRequests, DashboardKeys, DashboardCreateKey, DashboardRevokeKey, DashboardBilling,
     ];
 }

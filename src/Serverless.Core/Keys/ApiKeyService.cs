@@ -133,6 +133,15 @@ public sealed class ApiKeyService
         return keys.ConvertAll(k => ToInfo(k, now));
     }
 
+    /// <summary>One key by id, masked; null when no key has this id.</summary>
+    public async Task<ApiKeyInfo?> GetAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.KeyId == keyId, cancellationToken);
+        return key is null ? null : ToInfo(key, Now());
+    }
+
     /// <summary>
     /// Revokes a key; the next request with it on this instance fails with <see cref="KeyAuthFailure.Revoked"/>.
     /// Returns false when no key has this id; revoking twice keeps the first revocation time and returns true.

@@ -82,6 +82,7 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
                 {
                     string => DbType.String,
                     int => DbType.Int32,
+                    bool => DbType.Boolean,
                     _ => DbType.Int64,
                 };
                 parameter.Value = value;

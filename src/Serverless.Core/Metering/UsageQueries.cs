@@ -99,27 +99,66 @@ public sealed class UsageQueries(LedgerConnections connections)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return new UsageRecord
-            {
-                RequestId = reader.GetString(0),
-                KeyId = reader.GetString(1),
-                CustomerId = reader.GetString(2),
-                Model = reader.GetString(3),
-                PromptTokens = reader.GetInt64(4),
-                CompletionTokens = reader.GetInt64(5),
-                CachedPromptTokens = reader.GetInt64(6),
-                PriceVersion = reader.GetInt64(7),
-                CostMicroUsd = reader.GetInt64(8),
-                StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
-                EndedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
-                Outcome = reader.GetString(11),
-                InstanceId = reader.GetString(12),
-                BatchId = reader.IsDBNull(13) ? null : reader.GetString(13),
-                CorrectsRequestId = reader.IsDBNull(14) ? null : reader.GetString(14),
-                Id = reader.GetInt64(15),
-            };
+            yield return Read(reader);
         }
     }
+
+    /// <summary>
+    /// A customer's records newest first, one page at a time: those ending before <paramref name="before"/> (the
+    /// last record of the previous page, compared as end time then id), so pages stay stable while new records arrive.
+    /// </summary>
+    public async Task<IReadOnlyList<UsageRecord>> RecentAsync(string customerId, UsageCursor? before, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        string sql = $"""
+            SELECT "RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens", "PriceVersion",
+              "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId", "Id"
+            FROM "UsageRecords"
+            WHERE "CustomerId" = @customer {(before is null ? string.Empty : "AND (\"EndedAt\" < @endedAt OR (\"EndedAt\" = @endedAt AND \"Id\" < @id))")}
+            ORDER BY "EndedAt" DESC, "Id" DESC
+            LIMIT @limit
+            """;
+        await using var connection = connections.OpenForReading();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        Add(command, "@customer", customerId);
+        Add(command, "@limit", (long)limit);
+        if (before is { } cursor)
+        {
+            Add(command, "@endedAt", cursor.EndedAtMs);
+            Add(command, "@id", cursor.Id);
+        }
+
+        var records = new List<UsageRecord>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Read(reader));
+        }
+
+        return records;
+    }
+
+    private static UsageRecord Read(DbDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        KeyId = reader.GetString(1),
+        CustomerId = reader.GetString(2),
+        Model = reader.GetString(3),
+        PromptTokens = reader.GetInt64(4),
+        CompletionTokens = reader.GetInt64(5),
+        CachedPromptTokens = reader.GetInt64(6),
+        PriceVersion = reader.GetInt64(7),
+        CostMicroUsd = reader.GetInt64(8),
+        StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
+        EndedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+        Outcome = reader.GetString(11),
+        InstanceId = reader.GetString(12),
+        BatchId = reader.IsDBNull(13) ? null : reader.GetString(13),
+        CorrectsRequestId = reader.IsDBNull(14) ? null : reader.GetString(14),
+        Id = reader.GetInt64(15),
+    };
 
     private static void Add(DbCommand command, string name, object value)
     {
@@ -127,5 +166,26 @@ public sealed class UsageQueries(LedgerConnections connections)
         parameter.ParameterName = name;
         parameter.Value = value;
         command.Parameters.Add(parameter);
+    }
+}
+
+/// <summary>Where a page of <see cref="UsageQueries.RecentAsync"/> ends: the last record's end time (Unix ms) and id.</summary>
+public readonly record struct UsageCursor(long EndedAtMs, long Id)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{EndedAtMs}_{Id}");
+
+    public static bool TryParse(string? text, out UsageCursor cursor)
+    {
+        cursor = default;
+        int split = text?.IndexOf('_', StringComparison.Ordinal) ?? -1;
+        if (split <= 0
+            || !long.TryParse(text.AsSpan(0, split), NumberStyles.None, CultureInfo.InvariantCulture, out long endedAt)
+            || !long.TryParse(text.AsSpan(split + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long id))
+        {
+            return false;
+        }
+
+        cursor = new UsageCursor(endedAt, id);
+        return true;
     }
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Serverless.Core;
+using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Billing;
+using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
@@ -23,7 +25,7 @@ internal static class AdminCli
     private const long DemoOutputPrice = 1_500_000;
     private const long DemoBatchDiscount = 5_000;
 
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "prices", "limits", "usage", "customers", "billing", "setup", "migrate", "help", "--help", "-h" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "keys", "models", "prices", "limits", "usage", "customers", "billing", "dashboard", "setup", "migrate", "help", "--help", "-h" };
 
     private const string Usage = """
         Usage: ./run.sh [command]
@@ -46,6 +48,8 @@ internal static class AdminCli
           billing export                       run one export pass (ledger -> Stripe meter events)
           billing reconcile [--start D] [--end D] [--fix]   compare ledger, exports and Stripe per customer, meter, day
           billing status | billing dead-letters [--retry]
+          dashboard link --customer C [--expires-in 15m|2h|7d] [--base-url http://127.0.0.1:7071]
+                                               print a signed sign-in link to the customer's dashboard
         """;
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0]);
@@ -118,6 +122,8 @@ internal static class AdminCli
                     return await BillingStatusAsync(services, cancel.Token);
                 case ("billing", "dead-letters"):
                     return await DeadLettersAsync(services, cli, cancel.Token);
+                case ("dashboard", "link"):
+                    return await DashboardLinkAsync(services, cli, cancel.Token);
                 case ("models", "demo"):
                     string outDir = cli.Required("out");
                     DemoModelWriter.Write(outDir, DemoOptions(cli));
@@ -412,6 +418,59 @@ internal static class AdminCli
         }
 
         return 0;
+    }
+
+    private static async Task<int> DashboardLinkAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
+    {
+        await services.MigrateDatabaseAsync(cancellationToken);
+        string customer = cli.Required("customer");
+        await using (var db = await services.GetRequiredService<IDbContextFactory<ServerlessDbContext>>().CreateDbContextAsync(cancellationToken))
+        {
+            if (!await db.Customers.AnyAsync(c => c.Id == customer, cancellationToken))
+            {
+                throw new CliException($"No customer '{customer}': create one with 'keys create --customer {customer}' or 'customers create --id {customer}'.");
+            }
+        }
+
+        var lifetime = cli.Option("expires-in") is { } text
+            ? ParseDuration(text)
+            : services.GetRequiredService<IOptions<DashboardOptions>>().Value.LinkLifetime;
+        if (lifetime <= TimeSpan.Zero || lifetime > DashboardOptions.MaxLinkLifetime)
+        {
+            throw new CliException($"--expires-in must be more than 0 and at most {DashboardOptions.MaxLinkLifetime.TotalDays:0} days.");
+        }
+
+        string baseUrl = (cli.Option("base-url") ?? "http://127.0.0.1:7071").TrimEnd('/');
+        if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CliException("--base-url must be an http or https URL, e.g. https://myapp.azurewebsites.net.");
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        string token = services.GetRequiredService<DashboardTokens>().CreateLink(customer, now, lifetime);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Sign-in link for customer '{customer}', valid until {now + lifetime:u}. Anyone holding it can open that customer's dashboard; send it privately."));
+        Console.WriteLine($"{baseUrl}/dashboard#link={token}");
+        return 0;
+    }
+
+    // "90s", "15m", "2h", "7d", or a TimeSpan such as 00:15:00.
+    private static TimeSpan ParseDuration(string text)
+    {
+        if (text.Length > 1 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value))
+        {
+            switch (text[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(value);
+                case 'm': return TimeSpan.FromMinutes(value);
+                case 'h': return TimeSpan.FromHours(value);
+                case 'd': return TimeSpan.FromDays(value);
+            }
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span)
+            ? span
+            : throw new CliException($"--expires-in must look like 15m, 2h or 7d; got '{text}'.");
     }
 
     private static async Task<bool> IsUploadedAsync(IServiceProvider services, ModelDefinition model, CancellationToken cancellationToken)

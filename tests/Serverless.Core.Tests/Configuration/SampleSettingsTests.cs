@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using Serverless.Core.Billing;
+using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
@@ -21,6 +22,7 @@ public sealed class SampleSettingsTests
         (DatabaseOptions.SectionName, typeof(DatabaseOptions)),
         (MeteringOptions.SectionName, typeof(MeteringOptions)),
         (StripeOptions.SectionName, typeof(StripeOptions)),
+        (DashboardOptions.SectionName, typeof(DashboardOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

@@ -51,12 +51,13 @@ public class ServiceFixture : IAsyncLifetime
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
-    /// <summary>Last word on the host's settings before it starts.</summary>
-    protected virtual void Configure(Dictionary<string, string?> settings)
-    {
-    }
+    /// <summary>Adds or overrides host settings before the host starts (Stripe, batch options, ...).</summary>
+    protected virtual Task ConfigureAsync(IDictionary<string, string?> settings) => Task.CompletedTask;
 
     public string DatabaseConnectionString { get; private set; } = string.Empty;
+
+    /// <summary>The host's configuration (for running the admin CLI against the same secret and database).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
 
     public async Task InitializeAsync()
     {
@@ -84,8 +85,9 @@ public class ServiceFixture : IAsyncLifetime
 
         settings[$"ModelStorage:Models:{index}:Id"] = "local-demo";
         settings[$"ModelStorage:Models:{index}:LocalPath"] = DemoFolder;
-        Configure(settings);
 
+        await ConfigureAsync(settings);
+        Settings = settings;
         _factory = new ServiceFactory(settings);
         _factory.UseKestrel(0);
         _factory.StartServer();
@@ -104,7 +106,7 @@ public class ServiceFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_factory is not null)
         {
@@ -174,10 +176,11 @@ public sealed class PostgresServiceFixture : ServiceFixture
 /// <summary>The same host with metering switched off (Metering:Enabled=false, the benchmark switch).</summary>
 public sealed class UnmeteredServiceFixture : ServiceFixture
 {
-    protected override void Configure(Dictionary<string, string?> settings)
+    protected override Task ConfigureAsync(IDictionary<string, string?> settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings["Metering:Enabled"] = "false";
+        return Task.CompletedTask;
     }
 }
 

@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Http;
+using Serverless.Core.Http;
+using Serverless.Core.Keys;
+
+namespace Serverless.Core.Dashboard;
+
+/// <summary>GET /dashboard/api/keys: the customer's keys, masked, oldest first.</summary>
+public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
+{
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var caller = call.RequireCaller();
+        var list = await keys.ListAsync(caller.CustomerId, call.Aborted);
+        await DashboardResponses.WriteJsonAsync(call.Http, new DashboardKeyList(list.Select(k => ToObject(k, caller.KeyId)).ToList()), DashboardJsonContext.Default.DashboardKeyList);
+    }
+
+    internal static DashboardKeyObject ToObject(ApiKeyInfo key, string sessionKeyId) => new(
+        key.KeyId,
+        key.Name,
+        key.MaskedKey,
+        key.ModelScope,
+        key.Status switch
+        {
+            ApiKeyStatus.Revoked => "revoked",
+            ApiKeyStatus.Expired => "expired",
+            _ => "active",
+        },
+        key.CreatedAt.ToUnixTimeSeconds(),
+        key.ExpiresAt?.ToUnixTimeSeconds(),
+        key.RevokedAt?.ToUnixTimeSeconds(),
+        key.LastUsedAt?.ToUnixTimeSeconds(),
+        key.KeyId == sessionKeyId);
+}
+
+/// <summary>POST /dashboard/api/keys {"name", "models", "expires_in_days"}: a new key for the signed-in customer, shown once.</summary>
+public sealed class DashboardCreateKeyHandler(ApiKeyService keys, TimeProvider time) : IApiHandler
+{
+    public const int MaxExpiryDays = 3650;
+
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var caller = call.RequireCaller();
+        var request = await DashboardSessionHandler.ReadBodyAsync(call, DashboardJsonContext.Default.CreateDashboardKeyRequest);
+        string name = string.IsNullOrWhiteSpace(request.Name) ? "dashboard" : request.Name.Trim();
+        if (request.ExpiresInDays is int days && days is < 1 or > MaxExpiryDays)
+        {
+            throw ApiException.InvalidValue("expires_in_days", $"'expires_in_days' must be between 1 and {MaxExpiryDays}.");
+        }
+
+        DateTimeOffset? expires = request.ExpiresInDays is int d ? time.GetUtcNow().AddDays(d) : null;
+        CreatedApiKey created;
+        try
+        {
+            // Always the session's own customer: the body has no field that could name another.
+            created = await keys.CreateAsync(caller.CustomerId, name, request.Models, expires, call.Aborted);
+        }
+        catch (ArgumentException ex)
+        {
+            throw ApiException.BadRequest(ex.Message, ex.ParamName switch { "modelScope" => "models", "name" => "name", _ => ex.ParamName });
+        }
+
+        await DashboardResponses.WriteJsonAsync(
+            call.Http, new CreatedDashboardKey(created.Key, DashboardKeysHandler.ToObject(created.Info, caller.KeyId)),
+            DashboardJsonContext.Default.CreatedDashboardKey, StatusCodes.Status201Created);
+    }
+}
+
+/// <summary>
+/// DELETE /dashboard/api/keys/{id}: revokes one of the signed-in customer's keys. Another customer's key id answers
+/// 404, exactly like an id that does not exist, so a session cannot even learn which ids exist elsewhere.
+/// </summary>
+public sealed class DashboardRevokeKeyHandler(ApiKeyService keys) : IApiHandler
+{
+    public async Task HandleAsync(ApiCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var caller = call.RequireCaller();
+        string id = call.RouteId ?? string.Empty;
+        var key = await keys.GetAsync(id, call.Aborted);
+        if (key is null || key.CustomerId != caller.CustomerId)
+        {
+            throw ApiException.NotFound($"No API key with id '{id}'.", "key_not_found", "id");
+        }
+
+        await keys.RevokeAsync(id, call.Aborted);
+        var revoked = await keys.GetAsync(id, call.Aborted);
+        await DashboardResponses.WriteJsonAsync(call.Http, DashboardKeysHandler.ToObject(revoked!, caller.KeyId), DashboardJsonContext.Default.DashboardKeyObject);
+    }
+}

@@ -1,0 +1,80 @@
+using Serverless.Core.Metering;
+
+namespace Serverless.Core.Dashboard;
+
+// The dashboard's JSON (snake_case). Money is integer micro-USD and times are Unix seconds, exactly as the usage API has them.
+
+/// <summary>GET /dashboard/api/session and the sign-in answers.</summary>
+/// <param name="CsrfToken">Send it as X-CSRF-Token with every POST and DELETE of this session.</param>
+public sealed record SessionObject(bool SignedIn, string? Customer, string? CustomerName, string? KeyId, long? ExpiresAt, string? CsrfToken)
+{
+    public static readonly SessionObject SignedOut = new(false, null, null, null, null, null);
+}
+
+/// <summary>Sign in with an API key (POST /dashboard/api/session).</summary>
+public sealed record SignInRequest(string? ApiKey);
+
+/// <summary>Sign in with a link's token (POST /dashboard/api/session/link).</summary>
+public sealed record LinkSignInRequest(string? Token);
+
+/// <summary>GET /dashboard/api/overview: the current period, its budget and forecast, the last 30 days and the breakdowns.</summary>
+/// <param name="Period">Totals of the current period: what GET /v1/usage answers without start and end.</param>
+/// <param name="Daily">Every UTC day from DailyStart to DailyEnd (exclusive), days without usage as zeros.</param>
+/// <param name="ByModel">The current period by model, as GET /v1/usage?group_by=model.</param>
+/// <param name="ByKey">The current period by key, as GET /v1/usage?group_by=key, with the keys' names.</param>
+public sealed record OverviewObject(
+    string Customer,
+    long Now,
+    long PeriodStart,
+    long PeriodEnd,
+    UsageTotalsObject Period,
+    BudgetObject Budget,
+    ForecastObject Forecast,
+    long DailyStart,
+    long DailyEnd,
+    IReadOnlyList<DailyUsageObject> Daily,
+    IReadOnlyList<BreakdownObject> ByModel,
+    IReadOnlyList<BreakdownObject> ByKey)
+{
+    public string Object => "dashboard.overview";
+}
+
+/// <summary>The customer's monthly caps (null: none) and what the ledger has settled against them this period.</summary>
+public sealed record BudgetObject(long? SpendCapMicroUsd, long? TokenCap, long SpentMicroUsd, long SpentTokens);
+
+/// <summary>
+/// End-of-period spend if the average rate of the rate window (the last 7 days) holds for the rest of the period.
+/// </summary>
+/// <param name="BudgetReachedAt">When the spend cap is reached at that rate, if within the period; null otherwise.</param>
+public sealed record ForecastObject(long RateWindowStart, long RateWindowEnd, long RateWindowCostMicroUsd, long ForecastMicroUsd, bool ExceedsBudget, long? BudgetReachedAt);
+
+public sealed record DailyUsageObject(string Day, long Requests, long PromptTokens, long CompletionTokens, long CostMicroUsd);
+
+/// <param name="Name">The key's name for the key breakdown; null for models.</param>
+public sealed record BreakdownObject(string Group, string? Name, long Requests, long PromptTokens, long CompletionTokens, long CostMicroUsd);
+
+/// <summary>One request of GET /dashboard/api/requests. CreatedAt is the end of the request in Unix milliseconds.</summary>
+public sealed record RequestObject(string RequestId, long CreatedAt, string Model, string KeyId, long PromptTokens, long CompletionTokens, long CostMicroUsd, string Outcome, string? BatchId);
+
+/// <param name="NextCursor">Pass as ?before= for the next (older) page; null on the last page.</param>
+public sealed record RequestPage(IReadOnlyList<RequestObject> Data, bool HasMore, string? NextCursor)
+{
+    public string Object => "list";
+}
+
+/// <summary>A key as the dashboard lists it: masked; Current marks the key this session was opened with.</summary>
+public sealed record DashboardKeyObject(
+    string Id, string Name, string RedactedValue, IReadOnlyList<string> Models, string Status, long CreatedAt, long? ExpiresAt, long? RevokedAt, long? LastUsedAt, bool Current);
+
+public sealed record DashboardKeyList(IReadOnlyList<DashboardKeyObject> Data)
+{
+    public string Object => "list";
+}
+
+/// <summary>POST /dashboard/api/keys.</summary>
+/// <param name="Models">Model ids the key may use; null or empty for every model.</param>
+/// <param name="ExpiresInDays">Null for a key that does not expire.</param>
+public sealed record CreateDashboardKeyRequest(string? Name, IReadOnlyList<string>? Models, int? ExpiresInDays);
+
+/// <summary>The new key: the only time its full value is ever shown.</summary>
+public sealed record CreatedDashboardKey(string Key, DashboardKeyObject Info);

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
+
+namespace Serverless.Core.Dashboard;
+
+public static class DashboardServiceCollectionExtensions
+{
+    /// <summary>The customer dashboard: page, assets, session cookie (the <see cref="ISessionAuthenticator"/>) and its JSON routes.</summary>
+    public static IServiceCollection AddDashboard(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DashboardOptions>()
+            .Bind(configuration.GetSection(DashboardOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.SecureCookie is CookieSecurePolicy.SameAsRequest or CookieSecurePolicy.Always, "Dashboard:SecureCookie must be SameAsRequest or Always.")
+            .ValidateOnStart();
+        services.AddSingleton<DashboardTokens>();
+        services.AddSingleton<DashboardSessions>();
+        services.AddSingleton<ISessionAuthenticator>(provider => provider.GetRequiredService<DashboardSessions>());
+        services.AddSingleton<DashboardAssets>();
+        services.AddSingleton<DashboardOverview>();
+        services.AddSingleton<DashboardPageHandler>();
+        services.AddSingleton<DashboardAssetHandler>();
+        services.AddSingleton<DashboardSessionHandler>();
+        services.AddSingleton<DashboardSignInHandler>();
+        services.AddSingleton<DashboardLinkSignInHandler>();
+        services.AddSingleton<DashboardSignOutHandler>();
+        services.AddSingleton<DashboardOverviewHandler>();
+        services.AddSingleton<DashboardChartHandler>();
+        services.AddSingleton<DashboardRequestsHandler>();
+        services.AddSingleton<DashboardKeysHandler>();
+        services.AddSingleton<DashboardCreateKeyHandler>();
+        services.AddSingleton<DashboardRevokeKeyHandler>();
+        services.AddSingleton<DashboardBillingHandler>();
+        return services;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Keys;
+using Serverless.Integration.Tests.Infrastructure;
+
+namespace Serverless.Integration.Tests.Dashboard;
+
+/// <summary>Creating and revoking keys in the page, and what the API then does with those keys.</summary>
+[Collection(DashboardTestGroup.Name)]
+public sealed class DashboardKeysTests(DashboardFixture dashboard)
+{
+    [Fact]
+    public async Task Revoking_a_key_in_the_page_makes_the_next_api_call_with_it_fail_with_401()
+    {
+        var victim = await dashboard.Service.Services.GetRequiredService<ApiKeyService>().CreateAsync("globex", "Revoke me", null, null, CancellationToken.None);
+        using var api = dashboard.Api(victim.Key);
+        using (var before = await api.GetAsync("/v1/models"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        await using var browser = await dashboard.OpenAsync();
+        var page = browser.Page;
+        await browser.SignInAndWaitAsync(dashboard.Globex.SignInKey.Key);
+        var row = page.Locator($"#keys-table tr[data-key-id=\"{victim.Info.KeyId}\"]");
+        await row.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Revoke key Revoke me" }).ClickAsync();
+        await page.Locator("#confirm-dialog").WaitForAsync();
+        Assert.Contains("Revoke me", await page.Locator("#confirm-text").TextContentAsync(), StringComparison.Ordinal);
+        await page.Locator("#confirm-ok").ClickAsync();
+        await row.GetByText("Revoked").WaitForAsync();
+
+        using var after = await api.GetAsync("/v1/models");
+        var error = await after.ReadErrorAsync(401);
+        Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
+        Assert.Contains("revoked", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // The session's own key was not touched.
+        Assert.Equal("ready", await page.EvaluateAsync<string>("() => document.body.dataset.state"));
+        using var own = dashboard.Api(dashboard.Globex.SignInKey.Key);
+        using var ownResponse = await own.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.OK, ownResponse.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_key_created_in_the_page_is_shown_once_and_works_for_the_api()
+    {
+        await using var browser = await dashboard.OpenAsync();
+        var page = browser.Page;
+        await browser.SignInAndWaitAsync(dashboard.Globex.SignInKey.Key);
+
+        await page.GetByLabel("Name").FillAsync("Created in the browser");
+        await page.GetByLabel("Expires").SelectOptionAsync("30");
+        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var dialog = page.Locator("#key-dialog");
+        await dialog.WaitForAsync();
+        string key = await page.Locator("#new-key-value").InputValueAsync();
+        Assert.StartsWith("sk-svl-", key, StringComparison.Ordinal);
+
+        using (var api = dashboard.Api(key))
+        using (var response = await api.GetAsync("/v1/models"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "I've saved it" }).ClickAsync();
+        await dialog.WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Hidden });
+        Assert.Equal(string.Empty, await page.Locator("#new-key-value").InputValueAsync());
+
+        // Listed masked, belonging to the session's customer, expiring in 30 days; the key text is nowhere in the page any more.
+        string keyId = key.Split('-')[2];
+        var row = page.Locator($"#keys-table tr[data-key-id=\"{keyId}\"]");
+        await row.WaitForAsync();
+        Assert.Equal("Created in the browser", await row.Locator(".key-name").TextContentAsync());
+        Assert.Contains("Active", await row.TextContentAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
+        var created = await dashboard.Service.Services.GetRequiredService<ApiKeyService>().GetAsync(keyId, CancellationToken.None);
+        Assert.Equal("globex", created!.CustomerId);
+        Assert.InRange(created.ExpiresAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30));
+    }
+
+    [Fact]
+    public async Task A_key_named_with_an_xss_payload_is_rendered_as_inert_text()
+    {
+        const string payload = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>";
+        await using var browser = await dashboard.OpenAsync();
+        var page = browser.Page;
+        await browser.SignInAndWaitAsync(dashboard.Globex.SignInKey.Key);
+        await page.GetByLabel("Name").FillAsync(payload);
+        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        await page.Locator("#key-dialog").WaitForAsync();
+        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "I've saved it" }).ClickAsync();
+        await page.Locator("#keys-table .key-name", new() { HasTextString = "window.__xss=2" }).WaitForAsync();
+        await AssertInertAsync(browser, payload, "#keys-table");
+
+        // A seeded key of the other customer has the payload as its name and usage, so it is in the key breakdown and
+        // the request list too; that customer's invoice carries a javascript: URL, which must not become a link.
+        await using var other = await dashboard.OpenAsync();
+        await other.SignInAndWaitAsync(dashboard.Initech.SignInKey.Key);
+        await AssertInertAsync(other, DashboardSeed.XssKeyName, "#by-key");
+        await AssertInertAsync(other, DashboardSeed.XssKeyName, "#requests-table");
+        Assert.Equal(0, await other.Page.Locator("a[href^='javascript']").CountAsync());
+        await other.Page.Locator("#invoices-table tr[data-invoice=\"in_1InitechScript01\"]").WaitForAsync();
+    }
+
+    private static async Task AssertInertAsync(DashboardPage browser, string payload, string container)
+    {
+        var page = browser.Page;
+        bool shown = await page.EvaluateAsync<bool>(
+            "([container, payload]) => [...document.querySelectorAll(container + ' td, ' + container + ' .key-name')].some(e => e.textContent === payload)",
+            new[] { container, payload });
+        Assert.True(shown, $"the name is shown as text in {container}");
+        Assert.Equal(0, await page.Locator($"{container} img, {container} script").CountAsync());
+        Assert.Equal(0, await page.Locator("img[src='x']").CountAsync());
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__xss === undefined"), "the payload ran");
+    }
+}
