@@ -277,6 +277,11 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '1'
         }
         {
+          // Benchmark/diagnostic switch; a deployment always meters.
+          name: 'Metering__Enabled'
+          value: 'true'
+        }
+        {
           name: 'Metering__DefaultRequestsPerMinute'
           value: '600'
         }

@@ -7,10 +7,12 @@ namespace Serverless.Benchmarks;
 internal sealed record BenchmarkArguments
 {
     public const string Usage = """
-        Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference [options]
+        Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger [options]
+
+        inference: the raw GenAI loop against the service, concurrency, cold start
           --runs N           timed rounds of (raw, service, stream), interleaved       (default 20)
           --warmup N         untimed rounds before them (JIT tiering settles)          (default 30)
-          --max-tokens N     completion tokens per request (the demo model never stops) (default 256)
+          --max-tokens N     completion tokens per request (the demo model never stops) (default 256; ledger: 1)
           --levels a,b,...   concurrent request counts                                  (default 1,2,4,8)
           --rounds N         timed rounds per concurrency level                         (default 5)
           --cold-runs N      fresh service processes for the cold start                 (default 3)
@@ -21,6 +23,18 @@ internal sealed record BenchmarkArguments
           --session-option KEY=VALUE   set model.decoder.session_options.KEY in the demo model's genai_config.json,
                              for raw and service alike (repeatable; e.g. intra_op_num_threads=1,
                              session.intra_op.allow_spinning=0)
+
+        ledger: records/s through the ledger's write path on SQLite and PostgreSQL, and what metering adds to a request
+          --records N        timed records (admit + settle) per database                (default 100000)
+          --record-warmup N  untimed records before them                                 (default 10000)
+          --clients N        concurrent requests driving the ledger                      (default 256)
+          --keys N           distinct API keys (client i uses key i mod N)               (default 256)
+          --customers N      distinct customers (key k belongs to customer k mod N)      (default 16)
+          --batch N          Metering:MaxBatchSize, most operations per commit           (default: the service's, 1024)
+          --databases LIST   sqlite,postgres, one of them, or none                       (default sqlite,postgres)
+          --requests N       sequential HTTP requests per setting, metering on and off   (default 1000)
+          --request-warmup N untimed requests per setting before them                    (default 2000)
+          --server-dll, --server-env as for inference
         """;
 
     public const string DefaultPrompt = "Once upon a time, in a quiet town by the sea, there lived a curious child who";
@@ -41,6 +55,26 @@ internal sealed record BenchmarkArguments
 
     public string Prompt { get; init; } = DefaultPrompt;
 
+    public int LedgerRecords { get; init; } = 100_000;
+
+    public int LedgerWarmup { get; init; } = 10_000;
+
+    public int LedgerClients { get; init; } = 256;
+
+    public int LedgerKeys { get; init; } = 256;
+
+    public int LedgerCustomers { get; init; } = 16;
+
+    /// <summary>Metering:MaxBatchSize for the ledger load; null keeps the service's default.</summary>
+    public int? LedgerBatch { get; init; }
+
+    public IReadOnlyList<string> Databases { get; init; } = ["sqlite", "postgres"];
+
+    public int LatencyRequests { get; init; } = 1000;
+
+    // Enough for the service's request path to reach tier-1 JIT code; with a few hundred, the p99 still shows tiering.
+    public int LatencyWarmup { get; init; } = 2000;
+
     public string ServerDll { get; init; } = DefaultServerDll();
 
     public IReadOnlyDictionary<string, string> SessionOptions { get; init; } = new Dictionary<string, string>();
@@ -51,6 +85,12 @@ internal sealed record BenchmarkArguments
     {
         ArgumentNullException.ThrowIfNull(args);
         var parsed = new BenchmarkArguments { Mode = args[0] };
+        if (parsed.Mode == "ledger")
+        {
+            // Metering latency wants the shortest generation the service allows: one token.
+            parsed = parsed with { MaxTokens = 1 };
+        }
+
         for (int i = 1; i < args.Count; i++)
         {
             string name = args[i];
@@ -67,6 +107,15 @@ internal sealed record BenchmarkArguments
                 "--server-dll" => parsed with { ServerDll = Path.GetFullPath(value) },
                 "--session-option" => parsed with { SessionOptions = With(parsed.SessionOptions, name, value) },
                 "--server-env" => parsed with { ServerEnvironment = With(parsed.ServerEnvironment, name, value) },
+                "--records" => parsed with { LedgerRecords = Positive(name, value) },
+                "--record-warmup" => parsed with { LedgerWarmup = Positive(name, value, allowZero: true) },
+                "--clients" => parsed with { LedgerClients = Positive(name, value) },
+                "--keys" => parsed with { LedgerKeys = Positive(name, value) },
+                "--customers" => parsed with { LedgerCustomers = Positive(name, value) },
+                "--batch" => parsed with { LedgerBatch = Positive(name, value) },
+                "--databases" => parsed with { Databases = DatabasesOf(value) },
+                "--requests" => parsed with { LatencyRequests = Positive(name, value, allowZero: true) },
+                "--request-warmup" => parsed with { LatencyWarmup = Positive(name, value, allowZero: true) },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
         }
@@ -77,6 +126,19 @@ internal sealed record BenchmarkArguments
         }
 
         return parsed;
+    }
+
+    private static string[] DatabasesOf(string value)
+    {
+        if (value == "none")
+        {
+            return [];
+        }
+
+        string[] databases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return databases.Length > 0 && databases.All(d => d is "sqlite" or "postgres") && databases.Distinct().Count() == databases.Length
+            ? databases
+            : throw new ArgumentException($"--databases takes sqlite, postgres, both or none, not '{value}'.");
     }
 
     private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> options, string name, string value)

@@ -48,7 +48,10 @@ internal sealed class CompletionClient : IDisposable
         var root = json.RootElement;
         string text = root.GetProperty("choices")[0].GetProperty("text").GetString() ?? string.Empty;
         var usage = root.GetProperty("usage");
-        return new GenerationRun(usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32(), text, elapsed, elapsed);
+        return new GenerationRun(usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32(), text, elapsed, elapsed)
+        {
+            Ledger = LedgerTiming(response),
+        };
     }
 
     /// <summary>
@@ -145,6 +148,27 @@ internal sealed class CompletionClient : IDisposable
         {
             throw new HttpRequestException($"POST /v1/completions answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}", null, response.StatusCode);
         }
+    }
+
+    // Server-Timing: ledger;dur=0.231 (milliseconds), as the service sends it on whole responses with metering on.
+    private static TimeSpan? LedgerTiming(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Server-Timing", out var values))
+        {
+            return null;
+        }
+
+        foreach (string metric in values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)))
+        {
+            string[] parts = metric.Split(';', StringSplitOptions.TrimEntries);
+            if (parts[0] == "ledger" && parts.Skip(1).FirstOrDefault(p => p.StartsWith("dur=", StringComparison.Ordinal)) is { } duration
+                && double.TryParse(duration.AsSpan(4), NumberStyles.Float, CultureInfo.InvariantCulture, out double ms))
+            {
+                return TimeSpan.FromMilliseconds(ms);
+            }
+        }
+
+        return null;
     }
 
     // One "data: ...\n\n" event; returns its payload without the prefix.

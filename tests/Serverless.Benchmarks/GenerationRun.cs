@@ -11,5 +11,8 @@ internal sealed record GenerationRun(int PromptTokens, int CompletionTokens, str
 
     public TimeSpan ServerCpu { get; init; }
 
+    /// <summary>The service's own account of how long the request waited on the ledger (Server-Timing "ledger"), when it sent one.</summary>
+    public TimeSpan? Ledger { get; init; }
+
     public double TokensPerSecond => CompletionTokens / Elapsed.TotalSeconds;
 }

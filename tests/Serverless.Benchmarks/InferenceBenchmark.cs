@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Serverless.Core.Models;
-using Serverless.Core.Models.Demo;
 
 namespace Serverless.Benchmarks;
 
@@ -14,7 +10,7 @@ namespace Serverless.Benchmarks;
 /// </summary>
 internal static class InferenceBenchmark
 {
-    private const string ModelId = "demo";
+    private const string ModelId = DemoModelUpload.ModelId;
 
     public static async Task<InferenceReport> RunAsync(BenchmarkArguments arguments, CancellationToken cancellationToken)
     {
@@ -41,15 +37,8 @@ internal static class InferenceBenchmark
     private static async Task<InferenceReport> RunInAsync(string root, BenchmarkArguments arguments, CancellationToken cancellationToken)
     {
         string modelFolder = Path.Combine(root, "demo-model");
-        DemoModelWriter.Write(modelFolder);
-        SessionOptionsPatch.Apply(modelFolder, arguments.SessionOptions);
-
         Progress("starting Azurite and uploading the demo model");
-        using var azurite = await AzuriteProcess.StartAsync(cancellationToken);
-        var storage = new ModelStorageOptions { BlobConnectionString = azurite.ConnectionString };
-        var uploader = new ModelBlobUploader(
-            BlobServiceClientFactory.Create(azurite.ConnectionString), Options.Create(storage), TimeProvider.System, NullLogger<ModelBlobUploader>.Instance);
-        await uploader.UploadAsync(modelFolder, ModelId, cancellationToken: cancellationToken);
+        using var azurite = await DemoModelUpload.StartAsync(modelFolder, arguments.SessionOptions, cancellationToken);
 
         var configuration = new ServiceConfiguration(root, azurite.ConnectionString, ModelId, arguments.ServerEnvironment);
         Progress("creating an API key");

@@ -1,6 +1,6 @@
 using Serverless.Benchmarks;
 
-// Console benchmarks, not part of the test run: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference
+// Console benchmarks, not part of the test run: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger
 // Progress goes to stderr; stdout carries the table and, as its last line, one JSON object.
 if (args.Length == 0 || args[0] is "help" or "-h" or "--help")
 {
@@ -39,6 +39,10 @@ try
             var report = await InferenceBenchmark.RunAsync(arguments, cancel.Token);
             report.Print(Console.Out);
             return 0;
+        case "ledger":
+            var ledger = await LedgerBenchmark.RunAsync(arguments, cancel.Token);
+            ledger.Print(Console.Out);
+            return 0;
         default:
             Console.Error.WriteLine($"error: unknown mode '{arguments.Mode}'.");
             Console.Error.WriteLine(BenchmarkArguments.Usage);
@@ -50,7 +54,7 @@ catch (OperationCanceledException) when (cancel.IsCancellationRequested)
     Console.Error.WriteLine("cancelled");
     return 130;
 }
-catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException)
+catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or System.Data.Common.DbException)
 {
     // A failed check or a service that misbehaved: say what happened, without a stack trace in the way.
     Console.Error.WriteLine($"error: {ex.Message}");

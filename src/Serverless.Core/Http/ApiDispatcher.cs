@@ -27,7 +27,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             {
                 case ApiAuth.ApiKey:
                     caller = await authenticator.AuthenticateKeyAsync(http, http.RequestAborted);
-                    if (route.CountsRequest && await metering.CountRequestAsync(caller, requestId) is { } limits)
+                    if (route.CountsRequest && metering.Enabled && await metering.CountRequestAsync(caller, requestId) is { } limits)
                     {
                         metering.WriteRateLimitHeaders(http.Response, limits);
                     }

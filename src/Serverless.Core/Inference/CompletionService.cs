@@ -36,6 +36,9 @@ public sealed partial class CompletionService(
     public const string IdempotencyHeader = "Idempotency-Key";
     public const string ReplayHeader = "x-idempotent-replay";
 
+    /// <summary>W3C Server-Timing: "ledger;dur=…", the milliseconds a whole response waited on the ledger (admission and settlement).</summary>
+    public const string ServerTimingHeader = "Server-Timing";
+
     private const int MaxIdempotencyKeyLength = 255;
 
     private readonly InferenceOptions _options = options.Value;
@@ -56,36 +59,15 @@ public sealed partial class CompletionService(
         // The slot comes first: a reservation then always means "generating now", so a request queued for a
         // slot holds no budget, and one whose instance dies while queued was never admitted.
         using var slot = await gate.EnterAsync(call.Aborted);
-        var admission = await metering.AdmitAsync(new AdmissionRequest
+        var ledger = metering.Enabled
+            ? await AdmitAsync(call, caller, request, prompt.Length, maxTokens, idempotency)
+            : RequestLedger.Unmetered(caller.CustomerId, time);
+        if (ledger is null)
         {
-            RequestId = call.RequestId,
-            KeyId = caller.KeyId,
-            CustomerId = caller.CustomerId,
-            Model = request.Model,
-            PromptTokens = prompt.Length,
-            MaxTokens = maxTokens,
-            Idempotency = idempotency,
-        });
-        if (admission.RateLimits is { } limits)
-        {
-            metering.WriteRateLimitHeaders(call.Http.Response, limits);
+            // Answered from the idempotency store.
+            return;
         }
 
-        switch (admission.Status)
-        {
-            case AdmissionStatus.RateLimited:
-                throw metering.RateLimited(admission);
-            case AdmissionStatus.InsufficientQuota:
-                throw MeteringService.InsufficientQuota(admission);
-            case AdmissionStatus.IdempotencyConflict:
-            case AdmissionStatus.IdempotencyInProgress:
-                throw new ApiException(StatusCodes.Status409Conflict, "invalid_request_error", "idempotency_key_conflict", admission.Reason!, IdempotencyHeader);
-            case AdmissionStatus.IdempotencyReplay:
-                await ReplayAsync(call, caller.CustomerId, request, admission.StoredResult!);
-                return;
-        }
-
-        var ledger = new RequestLedger(metering, admission, idempotency, time);
         try
         {
             using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop);
@@ -206,7 +188,9 @@ public sealed partial class CompletionService(
                 .WriteCompletion(body, result.Text, result.Finish, result.PromptTokens, result.CompletionTokens);
             var completion = new CompletionResult { RequestId = invocation.RequestId, Completion = result, Body = body.WrittenMemory, Resumed = admission.Resumed };
             string? stored = invocation.ResultToStore?.Invoke(completion);
-            var settlement = await ledger.SettleAsync(OutcomeOf(generation.FinishReason), generation.CompletionTokens, batchResult: stored);
+            // Batch lines are always metered (the batch path is the ledger's own; Metering:Enabled only bypasses live requests).
+            var settlement = await ledger.SettleAsync(OutcomeOf(generation.FinishReason), generation.CompletionTokens, batchResult: stored)
+                ?? throw new InvalidOperationException("A batch line's ledger recorded nothing.");
             LogCompleted(logger, invocation.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
             if (!settlement.SettledHere)
             {
@@ -222,6 +206,49 @@ public sealed partial class CompletionService(
             await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
         }
     }
+
+    /// <summary>
+    /// Admission by the ledger: the request's reservation, or null when an earlier request with the same
+    /// Idempotency-Key has been replayed. Refusals throw.
+    /// </summary>
+    private async Task<RequestLedger?> AdmitAsync(ApiCall call, ApiCaller caller, GenerationRequest request, int promptTokens, int maxTokens, IdempotencyClaim? idempotency)
+    {
+        var admitting = Stopwatch.GetTimestamp();
+        var admission = await metering.AdmitAsync(new AdmissionRequest
+        {
+            RequestId = call.RequestId,
+            KeyId = caller.KeyId,
+            CustomerId = caller.CustomerId,
+            Model = request.Model,
+            PromptTokens = promptTokens,
+            MaxTokens = maxTokens,
+            Idempotency = idempotency,
+        });
+        var waited = Stopwatch.GetElapsedTime(admitting);
+        if (admission.RateLimits is { } limits)
+        {
+            metering.WriteRateLimitHeaders(call.Http.Response, limits);
+        }
+
+        switch (admission.Status)
+        {
+            case AdmissionStatus.RateLimited:
+                throw metering.RateLimited(admission);
+            case AdmissionStatus.InsufficientQuota:
+                throw MeteringService.InsufficientQuota(admission);
+            case AdmissionStatus.IdempotencyConflict:
+            case AdmissionStatus.IdempotencyInProgress:
+                throw new ApiException(StatusCodes.Status409Conflict, "invalid_request_error", "idempotency_key_conflict", admission.Reason!, IdempotencyHeader);
+            case AdmissionStatus.IdempotencyReplay:
+                await ReplayAsync(call, caller.CustomerId, request, admission.StoredResult!);
+                return null;
+        }
+
+        return new RequestLedger(metering, admission, idempotency, time, waited);
+    }
+
+    private static string ServerTiming(RequestLedger ledger) =>
+        string.Create(CultureInfo.InvariantCulture, $"ledger;dur={ledger.WaitedForLedger.TotalMilliseconds:0.###}");
 
     /// <summary>Tokens of a text prompt, or the caller's token ids after checking they exist in the vocabulary.</summary>
     public static int[] PromptTokens(LoadedModel model, CompletionRequest request)
@@ -341,7 +368,12 @@ public sealed partial class CompletionService(
         response.ContentType = "application/json";
         response.ContentLength = body.WrittenCount;
         response.Headers[ProcessingHeader] = ((long)Stopwatch.GetElapsedTime(started).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-        response.Headers[UsageReceipts.Header] = receipts.Create(ledger.CustomerId, settlement);
+        if (settlement is not null)
+        {
+            response.Headers[UsageReceipts.Header] = receipts.Create(ledger.CustomerId, settlement);
+            response.Headers[ServerTimingHeader] = ServerTiming(ledger);
+        }
+
         await response.Body.WriteAsync(body.WrittenMemory, aborted);
     }
 
@@ -383,7 +415,7 @@ public sealed partial class CompletionService(
             return;
         }
 
-        Settlement settlement;
+        Settlement? settlement;
         try
         {
             result = result with { Text = text?.ToString() ?? string.Empty, Finish = generation.FinishReason, PromptTokens = generation.PromptTokens, CompletionTokens = generation.CompletionTokens };
@@ -397,7 +429,7 @@ public sealed partial class CompletionService(
             throw;
         }
 
-        writer.WriteFinish(pipe, generation.FinishReason, generation.PromptTokens, generation.CompletionTokens, receipts.Create(ledger.CustomerId, settlement));
+        writer.WriteFinish(pipe, generation.FinishReason, generation.PromptTokens, generation.CompletionTokens, settlement is null ? null : receipts.Create(ledger.CustomerId, settlement));
         CompletionWriter.WriteDone(pipe);
         await pipe.FlushAsync(aborted);
     }

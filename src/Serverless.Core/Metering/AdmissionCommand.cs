@@ -13,17 +13,14 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 {
     public override void Execute(LedgerBatch batch)
     {
-        string savepoint = batch.Savepoint();
+        batch.Savepoint();
         var admission = Admit(batch);
-        if (admission.Status == AdmissionStatus.Admitted)
+        if (admission.Status != AdmissionStatus.Admitted)
         {
-            batch.Release(savepoint);
+            batch.RollbackToSavepoint();
         }
-        else
-        {
-            batch.RollbackTo(savepoint);
-            batch.Release(savepoint);
-        }
+
+        batch.ReleaseSavepoint();
 
         Result = admission;
     }
@@ -48,8 +45,9 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
         // Batch lines are not held to the per-minute rate limits (they run in the background at the pace the
         // service chooses, as OpenAI's batch queue does); the budgets below apply to them as to every request.
-        var keyWindow = batchLine ? WindowResult.Exempt : Take(batch, LimitScope.Key, request.KeyId, windowStart, tokens, keyPolicy);
-        var customerWindow = batchLine ? WindowResult.Exempt : keyWindow.Taken ? Take(batch, LimitScope.Customer, request.CustomerId, windowStart, tokens, customerPolicy) : default;
+        var (keyWindow, customerWindow) = batchLine
+            ? (WindowResult.Exempt, WindowResult.Exempt)
+            : TakeFromWindows(batch, windowStart, tokens, keyPolicy, customerPolicy);
         var limits = batchLine ? null : Combine(keyWindow, customerWindow, windowStart);
         if (!keyWindow.Taken || !customerWindow.Taken)
         {
@@ -71,24 +69,17 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         long discount = request.BatchId is null ? 0 : price.BatchDiscount;
         long reservedCost = CostCalculator.CostMicroUsd(request.PromptTokens, request.MaxTokens, price.Input, price.Output, discount);
         long period = MeteringClock.PeriodStart(now).ToUnixTimeMilliseconds();
-        foreach (var (scope, id, policy) in new[] { (LimitScope.Key, request.KeyId, keyPolicy), (LimitScope.Customer, request.CustomerId, customerPolicy) })
+        var (keyReserved, customerReserved) = ReserveBudgets(batch, period, reservedCost, tokens, keyPolicy, customerPolicy);
+        if (!keyReserved || !customerReserved)
         {
-            batch.Execute(LedgerSql.EnsureBudget, ("@scope", scope), ("@id", id), ("@period", period));
-            int reserved = batch.Execute(
-                LedgerSql.ReserveBudget,
-                ("@scope", scope), ("@id", id), ("@period", period), ("@cost", reservedCost), ("@tokens", tokens),
-                ("@spendCap", policy.SpendCap ?? -1L), ("@tokenCap", policy.TokenCap ?? -1L));
-            if (reserved == 0)
+            string who = keyReserved ? "customer" : "API key";
+            return new Admission
             {
-                string who = scope == LimitScope.Key ? "API key" : "customer";
-                return new Admission
-                {
-                    Status = AdmissionStatus.InsufficientQuota,
-                    RateLimits = limits,
-                    Reason = string.Create(CultureInfo.InvariantCulture,
-                        $"You exceeded the budget of this {who} for the current period: this request could cost up to {reservedCost} micro-USD ({tokens} tokens: prompt + max_tokens) and does not fit. Lower max_tokens, raise the budget, or wait for the next period."),
-                };
-            }
+                Status = AdmissionStatus.InsufficientQuota,
+                RateLimits = limits,
+                Reason = string.Create(CultureInfo.InvariantCulture,
+                    $"You exceeded the budget of this {who} for the current period: this request could cost up to {reservedCost} micro-USD ({tokens} tokens: prompt + max_tokens) and does not fit. Lower max_tokens, raise the budget, or wait for the next period."),
+            };
         }
 
         var reservation = new Reservation
@@ -219,23 +210,75 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             : new PriceRow(0, 0, 0, 0);
     }
 
-    private static WindowResult Take(LedgerBatch batch, string scope, string id, long windowStart, long tokens, Policy policy)
+    /// <summary>
+    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal the
+    /// caller rolls back to the savepoint, so what was taken from the other window is given back; the results
+    /// describe the windows as the original one-at-a-time order saw them (the customer's is not looked at when the
+    /// key's refused).
+    /// </summary>
+    private (WindowResult Key, WindowResult Customer) TakeFromWindows(LedgerBatch batch, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
-        batch.Execute(LedgerSql.EnsureWindow, ("@scope", scope), ("@id", id), ("@window", windowStart));
+        WindowResult? key = null;
+        WindowResult? customer = null;
         using (var reader = batch.Command(
-            LedgerSql.TakeFromWindow,
-            ("@scope", scope), ("@id", id), ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens),
-            ("@rpm", policy.RequestsPerMinute), ("@tpm", policy.TokensPerMinute)).ExecuteReader())
+            LedgerSql.TakeFromWindows,
+            ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
+            ("@keyRpm", keyPolicy.RequestsPerMinute), ("@keyTpm", keyPolicy.TokensPerMinute),
+            ("@customerRpm", customerPolicy.RequestsPerMinute), ("@customerTpm", customerPolicy.TokensPerMinute)).ExecuteReader())
         {
-            if (reader.Read())
+            while (reader.Read())
             {
-                return new WindowResult(true, reader.GetInt64(0), reader.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute);
+                if (reader.GetString(0) == LimitScope.Key)
+                {
+                    key = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
+                }
+                else
+                {
+                    customer = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute);
+                }
             }
         }
 
+        if (key is not { } takenByKey)
+        {
+            return (Current(batch, LimitScope.Key, request.KeyId, windowStart, keyPolicy), default);
+        }
+
+        return (takenByKey, customer ?? Current(batch, LimitScope.Customer, request.CustomerId, windowStart, customerPolicy));
+    }
+
+    // A window the request did not fit in, as it stands (a window not yet created holds nothing).
+    private static WindowResult Current(LedgerBatch batch, string scope, string id, long windowStart, Policy policy)
+    {
         using var current = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
-        current.Read();
-        return new WindowResult(false, current.GetInt64(0), current.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute);
+        return current.Read()
+            ? new WindowResult(false, current.GetInt64(0), current.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute)
+            : new WindowResult(false, 0, 0, policy.RequestsPerMinute, policy.TokensPerMinute);
+    }
+
+    /// <summary>Reserves the request's cost and tokens against the key's and the customer's budgets, each only if it fits its caps.</summary>
+    private (bool Key, bool Customer) ReserveBudgets(LedgerBatch batch, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
+    {
+        bool key = false;
+        bool customer = false;
+        using var reader = batch.Command(
+            LedgerSql.ReserveBudgets,
+            ("@period", period), ("@cost", cost), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
+            ("@keySpendCap", keyPolicy.SpendCap ?? -1L), ("@keyTokenCap", keyPolicy.TokenCap ?? -1L),
+            ("@customerSpendCap", customerPolicy.SpendCap ?? -1L), ("@customerTokenCap", customerPolicy.TokenCap ?? -1L)).ExecuteReader();
+        while (reader.Read())
+        {
+            if (reader.GetString(0) == LimitScope.Key)
+            {
+                key = true;
+            }
+            else
+            {
+                customer = true;
+            }
+        }
+
+        return (key, customer);
     }
 
     private static RateLimitState Combine(WindowResult key, WindowResult customer, long windowStart)

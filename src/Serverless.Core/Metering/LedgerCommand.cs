@@ -37,7 +37,6 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, int commandTimeoutSeconds = 30)
 {
     private readonly Dictionary<string, DbCommand> _commands = commands;
-    private int _savepoints;
 
     public DbTransaction Transaction => transaction;
 
@@ -53,15 +52,32 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
 
         command.Transaction = transaction;
 
-        command.Parameters.Clear();
-        foreach (var (name, value) in parameters)
+        // The parameter objects are made once per command and then only given new values: a statement runs
+        // thousands of times a second, always with the same names in the same order.
+        var list = command.Parameters;
+        if (!SameNames(list, parameters))
         {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            if (value is not null)
+            list.Clear();
+            foreach (var (name, _) in parameters)
+            {
+                var created = command.CreateParameter();
+                created.ParameterName = name;
+                list.Add(created);
+            }
+        }
+
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            var parameter = list[i];
+            object? value = parameters[i].Value;
+            if (value is null)
             {
                 // A typed null would be wrong for some column on PostgreSQL; untyped, the server infers it.
+                parameter.ResetDbType();
+                parameter.Value = DBNull.Value;
+            }
+            else
+            {
                 parameter.DbType = value switch
                 {
                     string => DbType.String,
@@ -69,24 +85,39 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
                     bool => DbType.Boolean,
                     _ => DbType.Int64,
                 };
+                parameter.Value = value;
             }
-            command.Parameters.Add(parameter);
         }
 
         return command;
     }
 
+    private static bool SameNames(DbParameterCollection list, ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        if (list.Count != parameters.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            if (!ReferenceEquals(list[i].ParameterName, parameters[i].Name) && list[i].ParameterName != parameters[i].Name)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
         Command(sql, parameters).ExecuteNonQuery();
 
-    public string Savepoint()
-    {
-        string name = "sp" + _savepoints++;
-        transaction.Save(name);
-        return name;
-    }
+    // Commands never nest, so one savepoint name serves all; run as prepared statements like the rest, where
+    // DbTransaction.Save would parse a new statement every time.
+    public void Savepoint() => Execute("SAVEPOINT ledger_command");
 
-    public void RollbackTo(string savepoint) => transaction.Rollback(savepoint);
+    public void RollbackToSavepoint() => Execute("ROLLBACK TO SAVEPOINT ledger_command");
 
-    public void Release(string savepoint) => transaction.Release(savepoint);
+    public void ReleaseSavepoint() => Execute("RELEASE SAVEPOINT ledger_command");
 }

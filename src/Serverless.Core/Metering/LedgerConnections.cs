@@ -23,7 +23,16 @@ public sealed class LedgerConnections : IDisposable
         _options = options.Value;
         if (_options.UsesPostgres)
         {
-            _postgres = NpgsqlDataSource.Create(_options.ConnectionString);
+            // The write path runs the same dozen statements over and over: let Npgsql prepare them on the server
+            // (parsed and planned once per connection, not per execution) unless the connection string says otherwise.
+            var builder = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
+            if (builder.MaxAutoPrepare == 0)
+            {
+                builder.MaxAutoPrepare = 64;
+                builder.AutoPrepareMinUsages = 2;
+            }
+
+            _postgres = NpgsqlDataSource.Create(builder.ConnectionString);
         }
         else
         {
@@ -63,7 +72,8 @@ public sealed class LedgerConnections : IDisposable
 
     /// <summary>
     /// An open connection set up for durable writes: on SQLite synchronous=FULL (every commit is fsynced); on
-    /// PostgreSQL the server's synchronous_commit (on by default) does the same.
+    /// PostgreSQL the server's synchronous_commit (on by default) does the same. On SQLite it does not checkpoint
+    /// the WAL itself: whoever writes through it runs a <see cref="LedgerCheckpointer"/>.
     /// </summary>
     public DbConnection OpenForWriting()
     {
@@ -77,7 +87,27 @@ public sealed class LedgerConnections : IDisposable
         {
             connection.Open();
             using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds};";
+            // wal_autocheckpoint = 0: LedgerCheckpointer checkpoints beside the writer instead of inside its commits.
+            pragma.CommandText = $"PRAGMA synchronous = FULL; PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds}; PRAGMA wal_autocheckpoint = 0;";
+            pragma.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A SQLite connection for checkpoints: it waits for the writer (busy timeout) when a checkpoint needs the write lock.</summary>
+    internal DbConnection OpenForCheckpointing()
+    {
+        var connection = new SqliteConnection(_sqlite);
+        try
+        {
+            connection.Open();
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA busy_timeout = {(long)_options.BusyTimeout.TotalMilliseconds};";
             pragma.ExecuteNonQuery();
             return connection;
         }

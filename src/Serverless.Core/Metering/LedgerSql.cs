@@ -13,16 +13,19 @@ internal static class LedgerSql
         WHERE "Model" = @model AND "EffectiveFrom" <= @now ORDER BY "EffectiveFrom" DESC, "Id" DESC LIMIT 1
         """;
 
-    public const string EnsureWindow = """
-        INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, 0, 0)
-        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO NOTHING
-        """;
-
-    public const string TakeFromWindow = """
-        UPDATE "RateWindows" SET "Requests" = "Requests" + @requests, "Tokens" = "Tokens" + @tokens
-        WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
-          AND "Requests" + @requests <= @rpm AND "Tokens" + @tokens <= @tpm
-        RETURNING "Requests", "Tokens"
+    // Admission takes from the rate windows of the key and of the customer in one statement: a scope's row is
+    // created or incremented only if the request fits its limits; RETURNING lists the scopes that took it.
+    // (VALUES columns are column1..4 on both SQLite and PostgreSQL.)
+    public const string TakeFromWindows = """
+        INSERT INTO "RateWindows" AS w ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
+        SELECT v.column1, v.column2, @window, @requests, @tokens
+        FROM (VALUES ('key', @key, @keyRpm, @keyTpm), ('customer', @customer, @customerRpm, @customerTpm)) AS v
+        WHERE @requests <= v.column3 AND @tokens <= v.column4
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE
+          SET "Requests" = w."Requests" + excluded."Requests", "Tokens" = w."Tokens" + excluded."Tokens"
+          WHERE w."Requests" + excluded."Requests" <= CASE w."Scope" WHEN 'key' THEN @keyRpm ELSE @customerRpm END
+            AND w."Tokens" + excluded."Tokens" <= CASE w."Scope" WHEN 'key' THEN @keyTpm ELSE @customerTpm END
+        RETURNING "Scope", "Requests", "Tokens"
         """;
 
     public const string ReadWindow = """
@@ -30,26 +33,33 @@ internal static class LedgerSql
         """;
 
     public const string GiveBackWindowTokens = """
-        UPDATE "RateWindows" SET "Tokens" = "Tokens" - @tokens WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+        UPDATE "RateWindows" SET "Tokens" = "Tokens" - @tokens
+        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "WindowStart" = @window)
+           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "WindowStart" = @window)
         """;
 
-    public const string EnsureBudget = """
-        INSERT INTO "BudgetUsage" ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
-        VALUES (@scope, @id, @period, 0, 0, 0, 0)
-        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO NOTHING
+    // The budget reservations of key and customer in one statement, like the windows: a scope's row is created or
+    // its reservation raised only if the request fits its caps (a negative cap is no cap). RETURNING lists the
+    // scopes that reserved.
+    public const string ReserveBudgets = """
+        INSERT INTO "BudgetUsage" AS b ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        SELECT v.column1, v.column2, @period, 0, @cost, 0, @tokens
+        FROM (VALUES ('key', @key, @keySpendCap, @keyTokenCap), ('customer', @customer, @customerSpendCap, @customerTokenCap)) AS v
+        WHERE (v.column3 < 0 OR @cost <= v.column3) AND (v.column4 < 0 OR @tokens <= v.column4)
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE
+          SET "ReservedMicroUsd" = b."ReservedMicroUsd" + excluded."ReservedMicroUsd", "ReservedTokens" = b."ReservedTokens" + excluded."ReservedTokens"
+          WHERE (CASE b."Scope" WHEN 'key' THEN @keySpendCap ELSE @customerSpendCap END < 0
+                 OR b."SpentMicroUsd" + b."ReservedMicroUsd" + excluded."ReservedMicroUsd" <= CASE b."Scope" WHEN 'key' THEN @keySpendCap ELSE @customerSpendCap END)
+            AND (CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END < 0
+                 OR b."SpentTokens" + b."ReservedTokens" + excluded."ReservedTokens" <= CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END)
+        RETURNING "Scope"
         """;
 
-    public const string ReserveBudget = """
-        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" + @cost, "ReservedTokens" = "ReservedTokens" + @tokens
-        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
-          AND (@spendCap < 0 OR "SpentMicroUsd" + "ReservedMicroUsd" + @cost <= @spendCap)
-          AND (@tokenCap < 0 OR "SpentTokens" + "ReservedTokens" + @tokens <= @tokenCap)
-        """;
-
-    public const string SettleBudget = """
+    public const string SettleBudgets = """
         UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
           "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @tokens
-        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "PeriodStart" = @period)
+           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "PeriodStart" = @period)
         """;
 
     public const string InsertReservation = """

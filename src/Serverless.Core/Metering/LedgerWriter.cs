@@ -17,6 +17,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly ILogger<LedgerWriter> _logger;
     private readonly int _maxBatch;
     private readonly Task _loop;
+    private readonly LedgerCheckpointer? _checkpointer;
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private DbConnection? _connection;
     private long _commits;
@@ -28,6 +29,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _connections = connections;
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
+        _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -52,6 +54,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _loop;
         ResetConnection();
+        if (_checkpointer is not null)
+        {
+            await _checkpointer.DisposeAsync();
+        }
     }
 
     private async Task RunAsync()

@@ -7,6 +7,13 @@ public sealed class MeteringOptions
 {
     public const string SectionName = "Metering";
 
+    /// <summary>
+    /// A benchmark and diagnostic switch, on in every real deployment. Off, requests bypass the ledger entirely:
+    /// nothing is admitted, rate-limited, budgeted, recorded or billed, and no usage receipts are issued. It
+    /// exists to measure what metering adds to a request (tests/Serverless.Benchmarks, mode ledger).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Requests per minute for a key or customer without its own limit.</summary>
     [Range(1, long.MaxValue)]
     public long DefaultRequestsPerMinute { get; set; } = 600;

@@ -23,6 +23,9 @@ public sealed partial class MeteringService(
 
     public string InstanceId => instance.InstanceId;
 
+    /// <summary>Whether requests go through the ledger (<see cref="MeteringOptions.Enabled"/>); off only for benchmarks and diagnosis.</summary>
+    public bool Enabled => _options.Enabled;
+
     internal ChannelReader<SettlementRequest> DeferredSettlements => _deferred.Reader;
 
     /// <summary>

@@ -42,17 +42,16 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
         long reservedTokens = r.PromptTokens + r.MaxTokens;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long window = r.WindowStart.ToUnixTimeMilliseconds();
-        foreach (var (scope, id) in new[] { (LimitScope.Key, r.KeyId), (LimitScope.Customer, r.CustomerId) })
+        batch.Execute(
+            LedgerSql.SettleBudgets,
+            ("@key", r.KeyId), ("@customer", r.CustomerId), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
+            ("@cost", cost), ("@tokens", prompt + completion));
+        long unused = reservedTokens - prompt - completion;
+
+        // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
+        if (unused != 0 && r.BatchId is null)
         {
-            batch.Execute(
-                LedgerSql.SettleBudget,
-                ("@scope", scope), ("@id", id), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
-                ("@cost", cost), ("@tokens", prompt + completion));
-            if (r.BatchId is null)
-            {
-                // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
-                batch.Execute(LedgerSql.GiveBackWindowTokens, ("@scope", scope), ("@id", id), ("@window", window), ("@tokens", reservedTokens - prompt - completion));
-            }
+            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@key", r.KeyId), ("@customer", r.CustomerId), ("@window", window), ("@tokens", unused));
         }
 
         if (request.Idempotency is { } claim)

@@ -186,6 +186,17 @@ public sealed class PostgresServiceFixture : ServiceFixture
     }
 }
 
+/// <summary>The same host with metering switched off (Metering:Enabled=false, the benchmark switch).</summary>
+public sealed class UnmeteredServiceFixture : ServiceFixture
+{
+    protected override Task ConfigureAsync(IDictionary<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings["Metering:Enabled"] = "false";
+        return Task.CompletedTask;
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 {
@@ -196,4 +207,10 @@ public sealed class ServiceTestGroup : ICollectionFixture<ServiceFixture>
 public sealed class PostgresServiceTestGroup : ICollectionFixture<PostgresServiceFixture>
 {
     public const string Name = "service-postgres";
+}
+
+[CollectionDefinition(Name)]
+public sealed class UnmeteredServiceTestGroup : ICollectionFixture<UnmeteredServiceFixture>
+{
+    public const string Name = "service-unmetered";
 }

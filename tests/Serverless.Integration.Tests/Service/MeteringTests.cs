@@ -55,6 +55,20 @@ public abstract class MeteringTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_whole_response_says_how_long_it_waited_on_the_ledger()
+    {
+        using var client = service.CreateClient();
+        using var response = await client.PostJsonAsync("/v1/completions", Completion(2));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        string timing = response.Headers.GetValues("Server-Timing").Single();
+        Assert.StartsWith("ledger;dur=", timing, StringComparison.Ordinal);
+        double milliseconds = double.Parse(timing["ledger;dur=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        // Two commits (admission and settlement) took some time, and no more than the whole request.
+        Assert.InRange(milliseconds, 0.001, double.Parse(response.Headers.GetValues("openai-processing-ms").Single(), System.Globalization.CultureInfo.InvariantCulture) + 1);
+    }
+
+    [Fact]
     public async Task A_stream_is_recorded_before_done_and_its_usage_chunk_carries_a_verifiable_receipt()
     {
         using var client = service.CreateClient();
