@@ -12,13 +12,19 @@ internal sealed class AzuriteProcess : IDisposable
 
     private readonly ChildProcess _process;
 
-    private AzuriteProcess(ChildProcess process, int blobPort)
+    private AzuriteProcess(ChildProcess process, int[] ports)
     {
         _process = process;
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};";
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Text(ports[0])}/{AccountName};";
+        StorageConnectionString = ConnectionString
+            + $"QueueEndpoint=http://127.0.0.1:{Text(ports[1])}/{AccountName};TableEndpoint=http://127.0.0.1:{Text(ports[2])}/{AccountName};";
     }
 
+    /// <summary>Blob storage only: where the models and files are.</summary>
     public string ConnectionString { get; }
+
+    /// <summary>Blobs, queues and tables: what the Durable Task hub needs (AzureWebJobsStorage).</summary>
+    public string StorageConnectionString { get; }
 
     public static async Task<AzuriteProcess> StartAsync(CancellationToken cancellationToken)
     {
@@ -48,7 +54,7 @@ internal sealed class AzuriteProcess : IDisposable
 
             if (listening)
             {
-                return new AzuriteProcess(process, ports[0]);
+                return new AzuriteProcess(process, ports);
             }
 
             string output = process.Output;

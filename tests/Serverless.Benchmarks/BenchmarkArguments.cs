@@ -7,7 +7,7 @@ namespace Serverless.Benchmarks;
 internal sealed record BenchmarkArguments
 {
     public const string Usage = """
-        Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger [options]
+        Usage: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger|billing|batch [options]
 
         inference: the raw GenAI loop against the service, concurrency, cold start
           --runs N           timed rounds of (raw, service, stream), interleaved       (default 20)
@@ -34,6 +34,21 @@ internal sealed record BenchmarkArguments
           --databases LIST   sqlite,postgres, one of them, or none                       (default sqlite,postgres)
           --requests N       sequential HTTP requests per setting, metering on and off   (default 1000)
           --request-warmup N untimed requests per setting before them                    (default 2000)
+          --server-dll, --server-env as for inference
+
+        billing: Stripe usage export, records/s into buckets accepted by a fake Stripe, and Stripe calls per 10,000 requests
+          --records N        settled usage records seeded per run                       (default 100000)
+          --customers N      customers they belong to                                    (default 20)
+          --minutes N        minutes of EndedAt they spread over                         (default 60)
+
+        batch: a batch through the Batch API against the same lines generated directly, at the same parallelism
+          --lines N          lines in the batch (/v1/completions, greedy)                (default 1000)
+          --max-tokens N     max_tokens per line                                         (default 32)
+          --rounds N         rounds of (direct, batch)                                   (default 3)
+          --chunk-size N     Batch:ChunkSize                                             (default: the service's, 20)
+          --parallel-chunks N  Batch:MaxParallelChunks                                   (default: the service's, 4)
+          --concurrent-lines N Batch:MaxConcurrentLines, and the raw loops run at once   (default: the service's, 4)
+          --poll-interval MS   LocalDurableTask:MaxQueuePollingInterval in ms            (default: the service's, 500)
           --server-dll, --server-env as for inference
         """;
 
@@ -70,6 +85,23 @@ internal sealed record BenchmarkArguments
 
     public IReadOnlyList<string> Databases { get; init; } = ["sqlite", "postgres"];
 
+    /// <summary>Minutes of EndedAt the billing mode's records spread over.</summary>
+    public int BillingMinutes { get; init; } = 60;
+
+    public int BatchLines { get; init; } = 1000;
+
+    /// <summary>Batch:ChunkSize; null keeps the service's default.</summary>
+    public int? BatchChunkSize { get; init; }
+
+    /// <summary>Batch:MaxParallelChunks; null keeps the service's default.</summary>
+    public int? BatchParallelChunks { get; init; }
+
+    /// <summary>Batch:MaxConcurrentLines, which the direct run matches; null keeps the service's default (4).</summary>
+    public int? BatchConcurrentLines { get; init; }
+
+    /// <summary>LocalDurableTask:MaxQueuePollingInterval in milliseconds; null keeps the service's default.</summary>
+    public int? BatchPollIntervalMs { get; init; }
+
     public int LatencyRequests { get; init; } = 1000;
 
     // Enough for the service's request path to reach tier-1 JIT code; with a few hundred, the p99 still shows tiering.
@@ -85,11 +117,15 @@ internal sealed record BenchmarkArguments
     {
         ArgumentNullException.ThrowIfNull(args);
         var parsed = new BenchmarkArguments { Mode = args[0] };
-        if (parsed.Mode == "ledger")
+        parsed = parsed.Mode switch
         {
             // Metering latency wants the shortest generation the service allows: one token.
-            parsed = parsed with { MaxTokens = 1 };
-        }
+            "ledger" => parsed with { MaxTokens = 1 },
+            "billing" => parsed with { LedgerCustomers = 20 },
+            // Enough tokens that each line does real work, few enough that 1,000 lines take tens of seconds.
+            "batch" => parsed with { MaxTokens = 32, Rounds = 3 },
+            _ => parsed,
+        };
 
         for (int i = 1; i < args.Count; i++)
         {
@@ -116,6 +152,12 @@ internal sealed record BenchmarkArguments
                 "--databases" => parsed with { Databases = DatabasesOf(value) },
                 "--requests" => parsed with { LatencyRequests = Positive(name, value, allowZero: true) },
                 "--request-warmup" => parsed with { LatencyWarmup = Positive(name, value, allowZero: true) },
+                "--minutes" => parsed with { BillingMinutes = Positive(name, value) },
+                "--lines" => parsed with { BatchLines = Positive(name, value) },
+                "--chunk-size" => parsed with { BatchChunkSize = Positive(name, value) },
+                "--parallel-chunks" => parsed with { BatchParallelChunks = Positive(name, value) },
+                "--concurrent-lines" => parsed with { BatchConcurrentLines = Positive(name, value) },
+                "--poll-interval" => parsed with { BatchPollIntervalMs = Positive(name, value) },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
         }

@@ -1,6 +1,6 @@
 using Serverless.Benchmarks;
 
-// Console benchmarks, not part of the test run: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger
+// Console benchmarks, not part of the test run: dotnet run -c Release --project tests/Serverless.Benchmarks -- inference|ledger|billing|batch
 // Progress goes to stderr; stdout carries the table and, as its last line, one JSON object.
 if (args.Length == 0 || args[0] is "help" or "-h" or "--help")
 {
@@ -42,6 +42,14 @@ try
         case "ledger":
             var ledger = await LedgerBenchmark.RunAsync(arguments, cancel.Token);
             ledger.Print(Console.Out);
+            return 0;
+        case "billing":
+            var billing = await BillingBenchmark.RunAsync(arguments, cancel.Token);
+            billing.Print(Console.Out);
+            return 0;
+        case "batch":
+            var batch = await BatchBenchmark.RunAsync(arguments, cancel.Token);
+            batch.Print(Console.Out);
             return 0;
         default:
             Console.Error.WriteLine($"error: unknown mode '{arguments.Mode}'.");
