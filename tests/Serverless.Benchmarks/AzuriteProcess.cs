@@ -66,6 +66,8 @@ internal sealed class AzuriteProcess : IDisposable
         }
     }
 
+    public int ProcessId => _process.Id;
+
     public void Dispose() => _process.Dispose();
 
     /// <summary>AZURITE_PATH, node_modules in this checkout or the main git worktree it belongs to, or PATH.</summary>

@@ -74,19 +74,20 @@ internal sealed class BatchReport
         Line(text, $"service: Batch:ChunkSize {ChunkSize}, Batch:MaxParallelChunks {ParallelChunks}, Batch:MaxConcurrentLines {ConcurrentLines}, LocalDurableTask:MaxQueuePollingInterval {PollInterval.TotalMilliseconds:0} ms{Extra()}");
         Line(text, $"direct: the raw GenAI loop in this process, {ConcurrentLines} threads at once over one model; batch: POST /v1/batches sent -> a GET (every {BatchBenchmark.ClientPollInterval.TotalMilliseconds:0} ms) sees 'completed'");
         text.AppendLine();
-        Line(text, $"{"round",5} {"direct s",9} {"batch s",8} {"ratio",6} | {"validate",8} {"1st line",8} {"lines s",8} {"tail",6} {"finalize",8} {"seen",6} | {"line ms batch",13} {"direct",7} {"slot use",8} {"chunks",6}");
+        Line(text, $"{"round",5} {"direct s",9} {"batch s",8} {"ratio",6} | {"validate",8} {"1st line",8} {"lines s",8} {"tail",6} {"finalize",8} {"seen",6} | {"line ms batch",13} {"direct",7} {"slot use",8} {"chunks",6} | {"cpu s direct",12} {"(this",5} {"svc",4} {"azu)",4} {"batch",6} {"(svc",5} {"azu",4} {"this)",5}");
         int n = 0;
         foreach (var r in Rounds)
         {
             var p = r.Phases;
             double seen = (r.Batch.Elapsed.TotalMilliseconds - p.TotalMs);
-            Line(text, $"{++n,5} {r.Direct.Elapsed.TotalSeconds,9:0.00} {r.Batch.Elapsed.TotalSeconds,8:0.00} {r.Ratio,6:0.000} | {p.ValidationMs,8} {p.FirstLineMs,8} {p.LinesMs / 1000.0,8:0.00} {p.TailMs,6} {p.FinalizeMs,8} {seen,6:0} | {p.MeanLineMs,13:0.0} {r.Direct.MeanLineMs,7:0.0} {p.SlotUse(ConcurrentLines),8:0.00} {p.Chunks,6}");
+            Line(text, $"{++n,5} {r.Direct.Elapsed.TotalSeconds,9:0.00} {r.Batch.Elapsed.TotalSeconds,8:0.00} {r.Ratio,6:0.000} | {p.ValidationMs,8} {p.FirstLineMs,8} {p.LinesMs / 1000.0,8:0.00} {p.TailMs,6} {p.FinalizeMs,8} {seen,6:0} | {p.MeanLineMs,13:0.0} {r.Direct.MeanLineMs,7:0.0} {p.SlotUse(ConcurrentLines),8:0.00} {p.Chunks,6} | {r.Direct.Cpu.Total.TotalSeconds,12:0.00} {r.Direct.Cpu.Benchmark.TotalSeconds,5:0.0} {r.Direct.Cpu.Service.TotalSeconds,4:0.0} {r.Direct.Cpu.Azurite.TotalSeconds,4:0.0} {r.Batch.Cpu.Total.TotalSeconds,6:0.00} {r.Batch.Cpu.Service.TotalSeconds,5:0.0} {r.Batch.Cpu.Azurite.TotalSeconds,4:0.0} {r.Batch.Cpu.Benchmark.TotalSeconds,5:0.0}");
         }
 
         Line(text, $"{"median",5} {DirectSeconds,9:0.00} {BatchSeconds,8:0.00} {OverheadRatio,6:0.000}");
         text.AppendLine();
         Line(text, $"phases (ms, the service's own timestamps): validate = created -> in_progress (orchestration start, validate activity); 1st line = in_progress -> first line admitted;");
         Line(text, $"  lines = first admission -> last settlement; tail = last settlement -> finalizing; finalize = finalizing -> completed (output file); seen = the client's clock minus created -> completed (create request, poll)");
+        Line(text, $"cpu s: CPU time of the processes during the run (direct: this process's raw loops, plus the idle service and Azurite; batch: service, Azurite and this process polling)");
         Line(text, $"line ms: mean admission -> settlement of a batch line, and mean time of a direct line; slot use: summed line time / ({ConcurrentLines} slots x lines span)");
         Line(text, $"overhead ratio {OverheadRatio:0.000}   target <= {OverheadRatioTarget:0.00}  {Verdict(OverheadRatio <= OverheadRatioTarget)}");
         text.AppendLine();
@@ -119,6 +120,10 @@ internal sealed class BatchReport
             json.WriteNumber("finalize_ms", Median(Rounds.Select(r => (double)r.Phases.FinalizeMs)));
             json.WriteNumber("batch_line_ms", Round(Median(Rounds.Select(r => r.Phases.MeanLineMs)), 1));
             json.WriteNumber("direct_line_ms", Round(Median(Rounds.Select(r => r.Direct.MeanLineMs)), 1));
+            json.WriteNumber("direct_cpu_seconds", Round(Median(Rounds.Select(r => r.Direct.Cpu.Total.TotalSeconds)), 2));
+            json.WriteNumber("batch_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Total.TotalSeconds)), 2));
+            json.WriteNumber("batch_service_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Service.TotalSeconds)), 2));
+            json.WriteNumber("batch_azurite_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Azurite.TotalSeconds)), 2));
             json.WriteNumber("slot_use", Round(Median(Rounds.Select(r => r.Phases.SlotUse(ConcurrentLines))), 3));
             json.WriteStartArray("round_ratios");
             foreach (var r in Rounds)
