@@ -81,6 +81,9 @@ internal sealed class BillingReport(BenchmarkArguments arguments)
             json.WriteNumber("customer_meter_minutes", Default.Seeded.CustomerMeterMinutes);
             json.WriteNumber("export_records_per_s", Round(Default.Export.RecordsPerSecond, 0));
             json.WriteNumber("stripe_calls_per_10k_requests", Round(Default.Export.CallsPer10k, 1));
+            // Meter events follow buckets, not requests: these two are equal when every bucket became exactly one event.
+            json.WriteNumber("buckets", Default.Check.Buckets);
+            json.WriteNumber("buckets_per_10k_requests", Round(Default.Export.Records == 0 ? 0 : Default.Check.Buckets * 10_000.0 / Default.Export.Records, 1));
             json.WriteNumber("meter_events_per_10k_requests", Round(Default.MeterEventsPer10k, 1));
             foreach (var r in Runs)
             {
