@@ -29,6 +29,11 @@ internal static class BatchBenchmark
     public static readonly TimeSpan ClientPollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan BatchTimeout = TimeSpan.FromMinutes(30);
 
+    // Idle: under 10 % of a core over half a second (Durable Task's queue polling alone is about 3 %).
+    private static readonly TimeSpan SettleWindow = TimeSpan.FromMilliseconds(500);
+    private const double IdleCpuShare = 0.10;
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
+
     public static async Task<BatchReport> RunAsync(BenchmarkArguments arguments, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(arguments);
@@ -106,6 +111,7 @@ internal static class BatchBenchmark
         for (int round = 1; round <= arguments.Rounds; round++)
         {
             Progress(string.Create(CultureInfo.InvariantCulture, $"round {round}/{arguments.Rounds}: {prompts.Length} lines directly, {parallel} at once"));
+            await SettleAsync(service.ProcessId, cancellationToken);
             var cpu = CpuClocks.Start(service.ProcessId, azurite.ProcessId);
             var direct = RunDirect(raw, prompts, arguments.MaxTokens, parallel) with { Cpu = cpu.Read() };
             Progress(string.Create(CultureInfo.InvariantCulture, $"round {round}/{arguments.Rounds}: direct {direct.Elapsed.TotalSeconds:0.00} s; the same lines as a batch"));
@@ -116,6 +122,30 @@ internal static class BatchBenchmark
             Progress(string.Create(CultureInfo.InvariantCulture, $"round {round}/{arguments.Rounds}: batch {batch.Elapsed.TotalSeconds:0.00} s, ratio {batch.Elapsed / direct.Elapsed:0.000}"));
             report.Rounds.Add(new BatchRound(direct, batch, phases));
         }
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="SettleTimeout"/>) until the service is idle: after a batch it goes on compiling tier-1 code
+    /// in the background for seconds (3-4 s of CPU after the warmup batch), which would slow the direct run that follows
+    /// on the same two cores and flatter the batch.
+    /// </summary>
+    private static async Task SettleAsync(int servicePid, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var last = ProcessCpuClock.Read(servicePid);
+        while (last is not null && Stopwatch.GetElapsedTime(started) < SettleTimeout)
+        {
+            await Task.Delay(SettleWindow, cancellationToken);
+            var now = ProcessCpuClock.Read(servicePid);
+            if (now is null || (now - last) < SettleWindow * IdleCpuShare)
+            {
+                break;
+            }
+
+            last = now;
+        }
+
+        Progress(string.Create(CultureInfo.InvariantCulture, $"service settled after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s"));
     }
 
     /// <summary>The prompts, all different (so no two lines are the same work) and of similar length.</summary>
