@@ -375,4 +375,7 @@ internal sealed record BatchPhases(
 internal sealed record BatchRound(DirectRun Direct, BatchRun Batch, BatchPhases Phases)
 {
     public double Ratio => Batch.Elapsed / Direct.Elapsed;
+
+    /// <summary>Batch over direct CPU time; 0 where there is no per-process CPU clock (not Linux).</summary>
+    public double CpuRatio => Direct.Cpu.Total > TimeSpan.Zero ? Batch.Cpu.Total / Direct.Cpu.Total : 0;
 }

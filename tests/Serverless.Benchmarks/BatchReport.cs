@@ -54,6 +54,9 @@ internal sealed class BatchReport
     /// <summary>The median of the rounds' batch/direct ratios (each round's two runs back to back meet the same conditions).</summary>
     public double OverheadRatio => Median(Rounds.Select(r => r.Ratio));
 
+    /// <summary>The median of the rounds' batch/direct CPU time (benchmark, service and Azurite together).</summary>
+    public double CpuRatio => Median(Rounds.Select(r => r.CpuRatio));
+
     public void Print(TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -90,6 +93,7 @@ internal sealed class BatchReport
         Line(text, $"cpu s: CPU time of the processes during the run (direct: this process's raw loops, plus the idle service and Azurite; batch: service, Azurite and this process polling)");
         Line(text, $"line ms: mean admission -> settlement of a batch line, and mean time of a direct line; slot use: summed line time / ({ConcurrentLines} slots x lines span)");
         Line(text, $"overhead ratio {OverheadRatio:0.000}   target <= {OverheadRatioTarget:0.00}  {Verdict(OverheadRatio <= OverheadRatioTarget)}");
+        Line(text, $"cpu ratio {CpuRatio:0.000}   (batch/direct CPU time of all three processes, median of rounds: what the batch costs, and a floor under the overhead ratio on a machine the generation saturates; it moves far less than wall time when other work shares the machine)");
         text.AppendLine();
         return text.ToString();
     }
@@ -113,6 +117,7 @@ internal sealed class BatchReport
             json.WriteNumber("batch_seconds", Round(BatchSeconds, 3));
             json.WriteNumber("direct_seconds", Round(DirectSeconds, 3));
             json.WriteNumber("overhead_ratio", Round(OverheadRatio, 3));
+            json.WriteNumber("cpu_ratio", Round(CpuRatio, 3));
             json.WriteNumber("validate_ms", Median(Rounds.Select(r => (double)r.Phases.ValidationMs)));
             json.WriteNumber("first_line_ms", Median(Rounds.Select(r => (double)r.Phases.FirstLineMs)));
             json.WriteNumber("lines_seconds", Round(Median(Rounds.Select(r => r.Phases.LinesMs / 1000.0)), 3));
