@@ -93,6 +93,14 @@ public sealed class BatchCrashScenario : IAsyncLifetime
         Log("host started");
         using var client = _host.CreateClient((await File.ReadAllTextAsync(keyFile)).Trim());
 
+        // The first query of this process builds the EF model, which takes longer than the whole batch: pay it now so
+        // the poll below sees the lines that generate.
+        await using (var warm = Database())
+        {
+            await warm.Set<Reservation>().AnyAsync(r => r.BatchId == BatchId);
+            await warm.Set<UsageRecord>().CountAsync(r => r.BatchId == BatchId);
+        }
+
         var lines = Enumerable.Range(0, GoodLines).Select(i => BatchCalls.CompletionLine($"line-{i}", MaxTokens, $"Story number {i} begins")).ToList();
         lines.Insert(10, "{ not json");
         lines.Insert(20, BatchCalls.CompletionLine("line-3", 5));
@@ -101,6 +109,28 @@ public sealed class BatchCrashScenario : IAsyncLifetime
 
         var running = await client.WaitForBatchAsync(BatchId, b => BatchCalls.Counts(b).Completed >= 8, Timeout, "8 completed lines", () => Report);
         Log($"progress before the kill: {running.GetProperty("request_counts")}");
+
+        // Kill while a line is generating: an open reservation (a chunk boundary may leave none for a moment).
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            await using (var db = Database())
+            {
+                if (await db.Set<Reservation>().AnyAsync(r => r.BatchId == BatchId))
+                {
+                    break;
+                }
+
+                var records = await db.Set<UsageRecord>().CountAsync(r => r.BatchId == BatchId);
+                if (records >= GoodLines || waited.Elapsed > Timeout)
+                {
+                    throw new InvalidOperationException($"No line of the batch was generating to be killed ({records} lines recorded after {waited.Elapsed}).\n{Report}");
+                }
+            }
+
+            await Task.Delay(5);
+        }
+
         _host.Kill();
         Log("host killed (SIGKILL)");
 
