@@ -4,25 +4,63 @@ namespace Serverless.Core.Metering;
 
 /// <summary>
 /// Admits a request atomically: idempotency claim, rate windows of key and customer, budget reservations of
-/// key and customer at the current price, and the reservation row. Any refusal rolls back to the savepoint,
-/// so a refused request leaves no trace; the batch it shares a transaction with is unaffected. A batch line skips
+/// key and customer at the current price, and the reservation row. A refusal undoes what this
+/// command wrote (see <see cref="Execute"/>), so a refused request leaves no trace; the batch it shares a transaction with is unaffected. A batch line skips
 /// the rate windows and may resume (see <see cref="AdmissionRequest.BatchId"/>).
 /// </summary>
 internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset now, string instanceId, MeteringOptions options)
     : LedgerCommand<Admission>
 {
+    // What this command wrote before it knew the answer; a refusal takes it back. Undoing by hand instead of with a
+    // savepoint costs statements only when a request is refused, where a savepoint costs two on every admission.
+    private bool _claimed;
+    private long _windowTokens;
+    private long _budgetCost;
+    private long _budgetTokens;
+    private List<(string Scope, string Id, long Stamp, bool Created)>? _windowsTaken;
+    private List<(string Scope, string Id, long Stamp, bool Created)>? _budgetsReserved;
+
     public override void Execute(LedgerBatch batch)
     {
-        batch.Savepoint();
         var admission = Admit(batch);
         if (admission.Status != AdmissionStatus.Admitted)
         {
-            batch.RollbackToSavepoint();
+            Undo(batch);
         }
 
-        batch.ReleaseSavepoint();
-
         Result = admission;
+    }
+
+    private void Undo(LedgerBatch batch)
+    {
+        foreach (var (scope, id, period, created) in _budgetsReserved ?? [])
+        {
+            if (created)
+            {
+                batch.Execute(LedgerSql.DeleteBudget, ("@scope", scope), ("@id", id), ("@period", period));
+            }
+            else
+            {
+                batch.Execute(LedgerSql.UnreserveBudget, ("@cost", _budgetCost), ("@tokens", _budgetTokens), ("@scope", scope), ("@id", id), ("@period", period));
+            }
+        }
+
+        foreach (var (scope, id, window, created) in _windowsTaken ?? [])
+        {
+            if (created)
+            {
+                batch.Execute(LedgerSql.DeleteWindow, ("@scope", scope), ("@id", id), ("@window", window));
+            }
+            else
+            {
+                batch.Execute(LedgerSql.UntakeWindow, ("@requests", 1L), ("@tokens", _windowTokens), ("@scope", scope), ("@id", id), ("@window", window));
+            }
+        }
+
+        if (_claimed && request.Idempotency is { } claim)
+        {
+            batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@requestId", request.RequestId));
+        }
     }
 
     private Admission Admit(LedgerBatch batch)
@@ -174,10 +212,27 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
         batch.Execute(LedgerSql.DeleteIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key));
         batch.Execute(LedgerSql.InsertIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@hash", claim.RequestHash), ("@requestId", request.RequestId), ("@now", now.ToUnixTimeMilliseconds()));
+        _claimed = true;
         return null;
     }
 
+    // Read once per transaction: a customer's policy serves all of its requests in the batch.
     private (Policy Key, Policy Customer) ReadPolicies(LedgerBatch batch)
+    {
+        var policies = batch.Cache.Policies;
+        if (policies.TryGetValue((LimitScope.Key, request.KeyId), out var cachedKey)
+            && policies.TryGetValue((LimitScope.Customer, request.CustomerId), out var cachedCustomer))
+        {
+            return (cachedKey, cachedCustomer);
+        }
+
+        var (key, customer) = SelectPolicies(batch);
+        policies[(LimitScope.Key, request.KeyId)] = key;
+        policies[(LimitScope.Customer, request.CustomerId)] = customer;
+        return (key, customer);
+    }
+
+    private (Policy Key, Policy Customer) SelectPolicies(LedgerBatch batch)
     {
         var key = new Policy(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
         var customer = key;
@@ -202,17 +257,31 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return (key, customer);
     }
 
+    // Read once per transaction and model: the price found holds for every request of the batch whose time falls
+    // between its EffectiveFrom and the next price's.
     private PriceRow ReadPrice(LedgerBatch batch)
     {
-        using var reader = batch.Command(LedgerSql.SelectPrice, ("@model", request.Model), ("@now", now.ToUnixTimeMilliseconds())).ExecuteReader();
-        return reader.Read()
-            ? new PriceRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3))
-            : new PriceRow(0, 0, 0, 0);
+        long at = now.ToUnixTimeMilliseconds();
+        var prices = batch.Cache.Prices;
+        if (prices.TryGetValue(request.Model!, out var cached) && cached.From <= at && at < cached.Until)
+        {
+            return cached.Price;
+        }
+
+        using var reader = batch.Command(LedgerSql.SelectPrice, ("@model", request.Model), ("@now", at)).ExecuteReader();
+        if (!reader.Read())
+        {
+            return new PriceRow(0, 0, 0, 0);
+        }
+
+        var price = new PriceRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        prices[request.Model!] = (price, reader.GetInt64(4), reader.IsDBNull(5) ? long.MaxValue : reader.GetInt64(5));
+        return price;
     }
 
     /// <summary>
-    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal the
-    /// caller rolls back to the savepoint, so what was taken from the other window is given back; the results
+    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal
+    /// <see cref="Undo"/> gives back what was taken from the other window; the results
     /// describe the windows as the original one-at-a-time order saw them (the customer's is not looked at when the
     /// key's refused).
     /// </summary>
@@ -220,6 +289,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     {
         WindowResult? key = null;
         WindowResult? customer = null;
+        _windowTokens = tokens;
         using (var reader = batch.Command(
             LedgerSql.TakeFromWindows,
             ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
@@ -228,7 +298,10 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         {
             while (reader.Read())
             {
-                if (reader.GetString(0) == LimitScope.Key)
+                // A window's request count only grows, so a count of one means this statement created the row.
+                string scope = reader.GetString(0);
+                (_windowsTaken ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, windowStart, reader.GetInt64(1) == 1));
+                if (scope == LimitScope.Key)
                 {
                     key = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
                 }
@@ -261,6 +334,8 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     {
         bool key = false;
         bool customer = false;
+        _budgetCost = cost;
+        _budgetTokens = tokens;
         using var reader = batch.Command(
             LedgerSql.ReserveBudgets,
             ("@period", period), ("@cost", cost), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
@@ -268,7 +343,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             ("@customerSpendCap", customerPolicy.SpendCap ?? -1L), ("@customerTokenCap", customerPolicy.TokenCap ?? -1L)).ExecuteReader();
         while (reader.Read())
         {
-            if (reader.GetString(0) == LimitScope.Key)
+            // A row holding nothing but this reservation was created by it (or held nothing, which reads the same).
+            string scope = reader.GetString(0);
+            bool created = reader.GetInt64(1) == 0 && reader.GetInt64(2) == cost && reader.GetInt64(3) == 0 && reader.GetInt64(4) == tokens;
+            (_budgetsReserved ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, period, created));
+            if (scope == LimitScope.Key)
             {
                 key = true;
             }
@@ -303,10 +382,6 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return new RateLimitState(limitRequests, remainingRequests, limitTokens, remainingTokens,
             DateTimeOffset.FromUnixTimeMilliseconds(windowStart) + MeteringClock.Window);
     }
-
-    private readonly record struct Policy(long RequestsPerMinute, long TokensPerMinute, long? SpendCap, long? TokenCap);
-
-    private readonly record struct PriceRow(long Version, long Input, long Output, long BatchDiscount);
 
     private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit)
     {

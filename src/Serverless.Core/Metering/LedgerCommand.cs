@@ -40,6 +40,12 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
 
     public DbTransaction Transaction => transaction;
 
+    /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
+    public bool IsPostgres => connection is Npgsql.NpgsqlConnection;
+
+    /// <summary>Rows read once per transaction and reused by the batch's other commands.</summary>
+    public LedgerBatchCache Cache { get; } = new();
+
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         if (!_commands.TryGetValue(sql, out var command))
@@ -112,12 +118,4 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
 
     public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
         Command(sql, parameters).ExecuteNonQuery();
-
-    // Commands never nest, so one savepoint name serves all; run as prepared statements like the rest, where
-    // DbTransaction.Save would parse a new statement every time.
-    public void Savepoint() => Execute("SAVEPOINT ledger_command");
-
-    public void RollbackToSavepoint() => Execute("ROLLBACK TO SAVEPOINT ledger_command");
-
-    public void ReleaseSavepoint() => Execute("RELEASE SAVEPOINT ledger_command");
 }
