@@ -72,4 +72,19 @@ public sealed class DashboardFunctions(ApiDispatcher api)
     public Task<IActionResult> Billing(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/api/billing")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.DashboardBilling, request);
+
+    [Function("DashboardBatches")]
+    public Task<IActionResult> Batches(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/api/batches")] HttpRequest request) =>
+        api.RunAsync(ApiRoutes.DashboardBatches, request);
+
+    [Function("DashboardCancelBatch")]
+    public Task<IActionResult> CancelBatch(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "dashboard/api/batches/{id}/cancel")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.DashboardCancelBatch, request, id);
+
+    [Function("DashboardFileContent")]
+    public Task<IActionResult> FileContent(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/api/files/{id}/content")] HttpRequest request, string id) =>
+        api.RunAsync(ApiRoutes.DashboardFileContent, request, id);
 }

@@ -13,4 +13,6 @@ namespace Serverless.Core.Dashboard;
 [JsonSerializable(typeof(CreatedDashboardKey))]
 [JsonSerializable(typeof(DashboardKeyObject))]
 [JsonSerializable(typeof(Billing.CustomerBillingObject))]
+[JsonSerializable(typeof(DashboardBatchPage))]
+[JsonSerializable(typeof(DashboardBatchObject))]
 internal sealed partial class DashboardJsonContext : JsonSerializerContext;

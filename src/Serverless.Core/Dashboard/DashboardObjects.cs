@@ -1,3 +1,4 @@
+using Serverless.Core.Jobs;
 using Serverless.Core.Metering;
 
 namespace Serverless.Core.Dashboard;
@@ -78,3 +79,34 @@ public sealed record CreateDashboardKeyRequest(string? Name, IReadOnlyList<strin
 
 /// <summary>The new key: the only time its full value is ever shown.</summary>
 public sealed record CreatedDashboardKey(string Key, DashboardKeyObject Info);
+
+/// <summary>
+/// One batch of GET /dashboard/api/batches: the Batch API's status and counts (live while it runs) and what its lines
+/// have cost so far, summed from the ledger (the usage records carrying its id).
+/// </summary>
+/// <param name="CompletedAt">When it completed (OpenAI's completed_at: only for status completed).</param>
+/// <param name="EndedAt">When it reached its final status, whichever it is; null while it runs.</param>
+/// <param name="ExpiresAt">The end of its completion window.</param>
+/// <param name="Errors">Why a failed batch failed (validation); empty otherwise.</param>
+/// <param name="OutputFileId">Download with GET /dashboard/api/files/{id}/content.</param>
+/// <param name="Cancellable">Whether POST /dashboard/api/batches/{id}/cancel would stop it.</param>
+public sealed record DashboardBatchObject(
+    string Id,
+    string Status,
+    string Endpoint,
+    long CreatedAt,
+    long? CompletedAt,
+    long? EndedAt,
+    long ExpiresAt,
+    BatchRequestCounts RequestCounts,
+    long CostMicroUsd,
+    string? OutputFileId,
+    string? ErrorFileId,
+    IReadOnlyList<BatchError> Errors,
+    bool Cancellable);
+
+/// <param name="NextCursor">Pass as ?before= for the next (older) page; null on the last page.</param>
+public sealed record DashboardBatchPage(IReadOnlyList<DashboardBatchObject> Data, bool HasMore, string? NextCursor)
+{
+    public string Object => "list";
+}

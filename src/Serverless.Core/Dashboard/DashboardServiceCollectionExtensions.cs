@@ -7,7 +7,10 @@ namespace Serverless.Core.Dashboard;
 
 public static class DashboardServiceCollectionExtensions
 {
-    /// <summary>The customer dashboard: page, assets, session cookie (the <see cref="ISessionAuthenticator"/>) and its JSON routes.</summary>
+    /// <summary>
+    /// The customer dashboard: page, assets, session cookie (the <see cref="ISessionAuthenticator"/>) and its JSON routes.
+    /// Its batch routes need AddBatches and AddFiles.
+    /// </summary>
     public static IServiceCollection AddDashboard(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DashboardOptions>()
@@ -33,6 +36,10 @@ public static class DashboardServiceCollectionExtensions
         services.AddSingleton<DashboardCreateKeyHandler>();
         services.AddSingleton<DashboardRevokeKeyHandler>();
         services.AddSingleton<DashboardBillingHandler>();
+        services.AddSingleton<DashboardBatches>();
+        services.AddSingleton<DashboardBatchesHandler>();
+        services.AddSingleton<DashboardCancelBatchHandler>();
+        services.AddSingleton<DashboardFileContentHandler>();
         return services;
     }
 }

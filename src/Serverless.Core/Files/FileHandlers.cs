@@ -185,9 +185,20 @@ public sealed class GetFileHandler(FileStore files) : IApiHandler
 /// <summary>GET /v1/files/{id}/content: the file's bytes.</summary>
 public sealed class GetFileContentHandler(FileStore files) : IApiHandler
 {
-    public async Task HandleAsync(ApiCall call)
+    public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return WriteContentAsync(call, files);
+    }
+
+    /// <summary>
+    /// Streams the caller's customer's file {id} as an attachment; another customer's file is a 404 like a missing one.
+    /// The dashboard's download route answers with this too, for the customer of its session.
+    /// </summary>
+    public static async Task WriteContentAsync(ApiCall call, FileStore files)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(files);
         var file = await files.GetAsync(call.RequireCaller().CustomerId, call.RouteId ?? string.Empty, call.Aborted);
         await using var content = await files.OpenReadAsync(file, call.Aborted);
         var response = call.Http.Response;

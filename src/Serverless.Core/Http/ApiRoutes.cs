@@ -59,6 +59,9 @@ public static class ApiRoutes
     public static readonly ApiRoute DashboardCreateKey = new("DashboardCreateKey", "POST", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardCreateKeyHandler));
     public static readonly ApiRoute DashboardRevokeKey = new("DashboardRevokeKey", "DELETE", "/dashboard/api/keys/{id}", ApiAuth.Session, typeof(DashboardRevokeKeyHandler));
     public static readonly ApiRoute DashboardBilling = new("DashboardBilling", "GET", "/dashboard/api/billing", ApiAuth.Session, typeof(DashboardBillingHandler));
+    public static readonly ApiRoute DashboardBatches = new("DashboardBatches", "GET", "/dashboard/api/batches", ApiAuth.Session, typeof(DashboardBatchesHandler));
+    public static readonly ApiRoute DashboardCancelBatch = new("DashboardCancelBatch", "POST", "/dashboard/api/batches/{id}/cancel", ApiAuth.Session, typeof(DashboardCancelBatchHandler));
+    public static readonly ApiRoute DashboardFileContent = new("DashboardFileContent", "GET", "/dashboard/api/files/{id}/content", ApiAuth.Session, typeof(DashboardFileContentHandler));
 
     public static IReadOnlyList<ApiRoute> All { get; } =
     [
@@ -70,5 +73,6 @@ public static class ApiRoutes
         Health,
         DashboardPage, DashboardAsset, DashboardSession, DashboardSignIn, DashboardLinkSignIn, DashboardSignOut,
         DashboardOverview, DashboardChart, DashboardRequests, DashboardKeys, DashboardCreateKey, DashboardRevokeKey, DashboardBilling,
+        DashboardBatches, DashboardCancelBatch, DashboardFileContent,
     ];
 }

@@ -13,4 +13,7 @@ public static class BatchStatus
     public const string Cancelled = "cancelled";
 
     public static bool IsFinal(string status) => status is Failed or Completed or Expired or Cancelled;
+
+    /// <summary>Whether a cancel request changes anything (<see cref="BatchStore.RequestCancelAsync"/> moves exactly these to cancelling).</summary>
+    public static bool IsCancellable(string status) => status is Validating or InProgress;
 }

@@ -51,15 +51,18 @@ public sealed class BatchStore(IDbContextFactory<ServerlessDbContext> databases,
         return await db.Set<BatchJob>().Where(b => b.Id == id).Select(b => b.Status).SingleAsync(cancellationToken);
     }
 
-    /// <summary>The customer's batches, newest first, after the batch <paramref name="after"/>; one more than asked, to tell whether there are more.</summary>
-    public async Task<IReadOnlyList<BatchJob>> ListAsync(string customerId, string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The customer's batches, newest first, after (older than) the batch <paramref name="after"/>; one more than asked, to
+    /// tell whether there are more. <paramref name="cursorParam"/> names the cursor in the error for an unknown id.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchJob>> ListAsync(string customerId, string? after, int limit, CancellationToken cancellationToken, string cursorParam = "after")
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var query = db.Set<BatchJob>().AsNoTracking().Where(b => b.CustomerId == customerId);
         if (after is not null)
         {
             var cursor = await query.Where(b => b.Id == after).Select(b => new { b.CreatedAt, b.Id }).SingleOrDefaultAsync(cancellationToken)
-                ?? throw ApiException.InvalidValue("after", $"No batch found with id '{after}'.");
+                ?? throw ApiException.InvalidValue(cursorParam, $"No batch found with id '{after}'.");
             query = query.Where(b => b.CreatedAt < cursor.CreatedAt || (b.CreatedAt == cursor.CreatedAt && string.Compare(b.Id, cursor.Id) < 0));
         }
 

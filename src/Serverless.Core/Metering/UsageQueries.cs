@@ -70,6 +70,50 @@ public sealed class UsageQueries(LedgerConnections connections)
         return groups;
     }
 
+    /// <summary>
+    /// The customer's records of each of these batches, totalled: what the batches have cost so far, to the micro-dollar.
+    /// Batches without records are absent from the answer.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, UsageTotals>> BatchTotalsAsync(string customerId, IReadOnlyCollection<string> batchIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        ArgumentNullException.ThrowIfNull(batchIds);
+        var totals = new Dictionary<string, UsageTotals>(StringComparer.Ordinal);
+        if (batchIds.Count == 0)
+        {
+            return totals;
+        }
+
+        await using var connection = connections.OpenForReading();
+        await using var command = connection.CreateCommand();
+        var names = new List<string>(batchIds.Count);
+        foreach (string batchId in batchIds)
+        {
+            string name = "@b" + names.Count.ToString(CultureInfo.InvariantCulture);
+            names.Add(name);
+            Add(command, name, batchId);
+        }
+
+        Add(command, "@customer", customerId);
+        command.CommandText = $"""
+            SELECT "BatchId", COUNT(*), COALESCE(SUM("PromptTokens"), 0), COALESCE(SUM("CompletionTokens"), 0), COALESCE(SUM("CostMicroUsd"), 0)
+            FROM "UsageRecords"
+            WHERE "BatchId" IN ({string.Join(", ", names)}) AND "CustomerId" = @customer
+            GROUP BY "BatchId"
+            """;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals[reader.GetString(0)] = new UsageTotals(
+                Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture));
+        }
+
+        return totals;
+    }
+
     /// <summary>Every record in a time range (all customers, or one), oldest first, streamed.</summary>
     public async IAsyncEnumerable<UsageRecord> RecordsAsync(string? customerId, DateTimeOffset start, DateTimeOffset end, long? limit, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

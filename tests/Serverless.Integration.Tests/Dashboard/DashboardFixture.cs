@@ -5,10 +5,10 @@ using Serverless.Integration.Tests.Infrastructure;
 namespace Serverless.Integration.Tests.Dashboard;
 
 /// <summary>
-/// The local host on a real port (its own Azurite, SQLite file and demo model) with two seeded customers, and
-/// Debian's Chromium driven by Playwright. Playwright's own browser download does not work on these machines,
-/// so the browser is the system one (test.sh installs it); each test opens its own browser context, so cookies
-/// never leak between tests.
+/// The local host on a real port (its own Azurite, SQLite file and demo model) with two seeded customers, one with
+/// finished batch jobs made through the Batch API, and Debian's Chromium driven by Playwright. Playwright's own
+/// browser download does not work on these machines, so the browser is the system one (test.sh installs it); each
+/// test opens its own browser context, so cookies never leak between tests.
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -32,6 +32,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public SeededCustomer Initech { get; private set; } = null!;
 
+    /// <summary>Globex's batch jobs, finished (Initech has none).</summary>
+    public SeededBatches GlobexBatches { get; private set; } = null!;
+
     public Uri BaseAddress => Service.BaseAddress;
 
     /// <summary>The Chromium executable: SERVERLESS_TEST_CHROMIUM if set, else Debian's /usr/bin/chromium.</summary>
@@ -52,6 +55,11 @@ public sealed class DashboardFixture : IAsyncLifetime
         using (var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"Hello"}],"max_tokens":12}"""))
         {
             response.EnsureSuccessStatusCode();
+        }
+
+        using (var client = Api(Globex.SignInKey.Key))
+        {
+            GlobexBatches = await DashboardBatchSeed.CreateAsync(client);
         }
 
         _playwright = await Playwright.CreateAsync();

@@ -25,7 +25,7 @@ public sealed class DashboardNumbersTests(DashboardFixture dashboard)
         Assert.Equal(total.GetProperty("requests").GetInt64(), await browser.ValueAsync("#period-requests-value"));
 
         // What a person reads is the same exact figure, not a rounding of it.
-        Assert.Equal(total.GetProperty("cost_micro_usd").GetInt64(), MicroUsd(await page.Locator("#period-cost-value").TextContentAsync()));
+        Assert.Equal(total.GetProperty("cost_micro_usd").GetInt64(), DashboardPage.MicroUsd(await page.Locator("#period-cost-value").TextContentAsync()));
         Assert.Equal(total.GetProperty("prompt_tokens").GetInt64(), Tokens(await page.Locator("#period-prompt-tokens-value").TextContentAsync()));
         Assert.Equal(total.GetProperty("completion_tokens").GetInt64(), Tokens(await page.Locator("#period-completion-tokens-value").TextContentAsync()));
 
@@ -79,13 +79,6 @@ public sealed class DashboardNumbersTests(DashboardFixture dashboard)
         using var response = await api.GetAsync(path);
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return await response.ReadJsonAsync();
-    }
-
-    // "$1,234.56" + "7890" as the page shows it → micro-USD.
-    private static long MicroUsd(string? text)
-    {
-        string plain = text!.Replace("$", string.Empty, StringComparison.Ordinal).Replace(",", string.Empty, StringComparison.Ordinal);
-        return (long)(decimal.Parse(plain, CultureInfo.InvariantCulture) * 1_000_000m);
     }
 
     private static long Tokens(string? text) => long.Parse(text!, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);

@@ -88,6 +88,16 @@ public sealed class DashboardPage : IAsyncDisposable
         return (result.GetProperty("status").GetInt32(), result.GetProperty("body").GetString()!);
     }
 
+    /// <summary>The session cookie's value, for replaying the session outside the browser.</summary>
+    public async Task<string> SessionCookieAsync() => (await Context.CookiesAsync()).Single(c => c.Name == Serverless.Core.Dashboard.DashboardSessions.CookieName).Value;
+
+    /// <summary>"$1,234.56" + "7890" as the page shows money → micro-USD.</summary>
+    public static long MicroUsd(string? text)
+    {
+        string plain = text!.Replace("$", string.Empty, StringComparison.Ordinal).Replace(",", string.Empty, StringComparison.Ordinal);
+        return (long)(decimal.Parse(plain, CultureInfo.InvariantCulture) * 1_000_000m);
+    }
+
     public async ValueTask DisposeAsync() => await Context.CloseAsync();
 
     private void Record(string problem)

@@ -45,7 +45,7 @@ public sealed class DashboardPageTests(DashboardFixture dashboard)
         var page = browser.Page;
         await browser.SignInAndWaitAsync(dashboard.Globex.SignInKey.Key);
 
-        foreach (string section in new[] { "Requests", "API keys", "Billing", "Overview" })
+        foreach (string section in new[] { "Requests", "Batches", "API keys", "Billing", "Overview" })
         {
             await page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = section }).ClickAsync();
         }

@@ -8,6 +8,8 @@
 //  - The API key typed to sign in is sent once and cleared; nothing is written to localStorage or cookies
 //    (the session cookie is HttpOnly and set by the server).
 //  - Every POST and DELETE carries the session's CSRF token in X-CSRF-Token.
+//  - Files download through plain same-origin links to /dashboard/api/files/{id}/content: the session cookie
+//    authenticates them, so no API key is ever in the page.
 
 const API = '/dashboard/api';
 
@@ -17,6 +19,9 @@ const state = {
   keys: [],
   requestCursors: [null], // the ?before= cursor of each page seen; index = page number - 1
   requestPage: 0,
+  batchCursors: [null], // as requestCursors, for the batch jobs
+  batchPage: 0,
+  batchTimer: 0,
   chartWidth: 0,
 };
 
@@ -155,6 +160,7 @@ function showView(name) {
 
 function showSignIn(message) {
   state.session = null;
+  clearTimeout(state.batchTimer);
   showView('signin');
   showError($('#signin-error'), message || '');
   $('#api-key').setAttribute('aria-invalid', message ? 'true' : 'false');
@@ -202,14 +208,11 @@ async function signOut() {
 
 // ---------------------------------------------------------------------------------------------------------
 // The sections. Each has a loader; SECTIONS lists them in page order.
-//
-// EXTENSION POINT (batches): when the Batch API exists, add { id: 'batches', load: loadBatches } after
-// 'requests', with loadBatches filling #batches-table from GET /dashboard/api/batches (status, counts,
-// result download links) and un-hiding section#batches; index.html marks the spot for its nav link.
 
 const SECTIONS = [
   { id: 'overview', load: loadOverview },
   { id: 'requests', load: () => loadRequests(0) },
+  { id: 'batches', load: () => loadBatches(0) },
   { id: 'keys', load: loadKeys },
   { id: 'billing', load: loadBilling },
 ];
@@ -218,6 +221,8 @@ async function startApp(session) {
   state.session = session;
   state.requestCursors = [null];
   state.requestPage = 0;
+  state.batchCursors = [null];
+  state.batchPage = 0;
   $('#customer-name').textContent = session.customer_name || session.customer;
   $('#customer-name').title = `Customer ${session.customer}`;
   showView('app');
@@ -408,6 +413,122 @@ async function loadRequests(pageIndex) {
   }, (message) => emptyRow(table, 8, `Requests could not be loaded: ${message}`));
 }
 
+const BATCH_STATUS = {
+  validating: ['Validating', 'info'],
+  in_progress: ['In progress', 'info'],
+  finalizing: ['Finalizing', 'info'],
+  completed: ['Completed', 'ok'],
+  failed: ['Failed', 'bad'],
+  expired: ['Expired', 'warn'],
+  cancelling: ['Cancelling', 'warn'],
+  cancelled: ['Cancelled', null],
+};
+const FINAL_BATCH_STATUSES = new Set(['completed', 'failed', 'expired', 'cancelled']);
+const ENDPOINTS = { '/v1/chat/completions': 'Chat completions', '/v1/completions': 'Completions' };
+const BATCH_PAGE_SIZE = 10;
+const BATCH_REFRESH_MS = 4000;
+
+async function loadBatches(pageIndex) {
+  const table = $('#batches-table');
+  clearTimeout(state.batchTimer);
+  await guarded(async () => {
+    const cursor = state.batchCursors[pageIndex];
+    const page = await api(`/batches?limit=${BATCH_PAGE_SIZE}${cursor ? `&before=${encodeURIComponent(cursor)}` : ''}`);
+    state.batchPage = pageIndex;
+    if (page.next_cursor) state.batchCursors[pageIndex + 1] = page.next_cursor;
+    renderBatches(page.data);
+    $('#batches-page').textContent = `Page ${pageIndex + 1}`;
+    $('#batches-newer').disabled = pageIndex === 0;
+    $('#batches-older').disabled = !page.has_more;
+    // A running batch's counts and cost move: look again in a moment, until every batch on the page is done.
+    if (page.data.some((b) => !FINAL_BATCH_STATUSES.has(b.status))) state.batchTimer = setTimeout(refreshBatches, BATCH_REFRESH_MS);
+  }, (message) => emptyRow(table, 7, `Batch jobs could not be loaded: ${message}`));
+}
+
+function refreshBatches() {
+  if (!state.session) return;
+  // Not under an open dialog: the row it was opened from must still be there when it closes.
+  if ($('#confirm-dialog').open) {
+    state.batchTimer = setTimeout(refreshBatches, BATCH_REFRESH_MS);
+    return;
+  }
+  loadBatches(state.batchPage);
+}
+
+function renderBatches(batches) {
+  const table = $('#batches-table');
+  // Redrawing replaces the rows; keyboard focus goes back to the same control in the new ones.
+  const focused = table.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
+  if (batches.length === 0) {
+    emptyRow(table, 7, 'No batch jobs yet. Jobs you create with the Batch API (POST /v1/batches) show up here.');
+  } else {
+    table.tBodies[0].replaceChildren(...batches.map(batchRow));
+  }
+  if (focused) (table.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`) || $('#batches-title')).focus();
+}
+
+function batchRow(b) {
+  const [label, tone] = BATCH_STATUS[b.status] || [b.status, null];
+  const counts = b.request_counts;
+  const running = !FINAL_BATCH_STATUSES.has(b.status);
+  const at = (seconds) => timeFormat.format(new Date(seconds * 1000));
+
+  let bar = null;
+  if (running && counts.total > 0) {
+    const percent = Math.min(100, ((counts.completed + counts.failed) / counts.total) * 100);
+    const fill = h('div', { class: 'progress-fill' });
+    fill.style.width = `${percent.toFixed(1)}%`;
+    bar = h('div', {
+      class: 'progress batch-progress', role: 'progressbar', 'aria-label': `Progress of batch ${b.id}`,
+      'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(percent),
+    }, fill);
+  }
+
+  const file = (id, kind, text) => h('a', {
+    href: `${API}/files/${encodeURIComponent(id)}/content`, download: true, class: 'file-link', 'data-file': kind, 'data-focus-key': `${b.id}:${kind}`,
+  }, text, h('span', { class: 'visually-hidden' }, ` file of batch ${b.id}`));
+  const files = [b.output_file_id ? file(b.output_file_id, 'output', 'Output') : null, b.error_file_id ? file(b.error_file_id, 'error', 'Errors') : null].filter(Boolean);
+
+  return h('tr', { 'data-batch-id': b.id, 'data-status': b.status },
+    h('td', { class: 'mono' }, b.id, h('span', { class: 'cell-sub' }, ENDPOINTS[b.endpoint] || b.endpoint)),
+    h('td', { class: 'batch-status' }, badge(label, tone),
+      b.errors.length ? h('span', { class: 'cell-sub batch-reason', title: b.errors[0].message }, b.errors[0].message) : null,
+      b.cancellable
+        ? h('button', { type: 'button', class: 'btn-link-danger batch-cancel', 'data-cancel': b.id, 'data-focus-key': `${b.id}:cancel`, 'aria-label': `Cancel batch ${b.id}`, onclick: () => confirmCancel(b) }, 'Cancel')
+        : null),
+    h('td', { class: 'batch-counts' },
+      h('span', { class: 'nowrap' }, count(counts.completed, { 'data-field': 'completed' }), ' of ', count(counts.total, { 'data-field': 'total' }), ' completed'),
+      h('span', { class: `cell-sub${counts.failed > 0 ? ' failed' : ''}` }, count(counts.failed, { 'data-field': 'failed' }), ' failed'),
+      bar),
+    h('td', { class: 'num' }, money(b.cost_micro_usd, { 'data-field': 'cost_micro_usd' })),
+    h('td', { class: 'nowrap' }, at(b.created_at)),
+    h('td', { class: 'nowrap' }, b.ended_at ? at(b.ended_at)
+      : h('span', { class: 'muted' }, 'Running', h('span', { class: 'cell-sub' }, `Window ends ${at(b.expires_at)}`))),
+    h('td', { class: 'batch-files' }, files.length ? files : h('span', { class: 'muted' }, running ? 'When done' : '—')));
+}
+
+function confirmCancel(batch) {
+  askConfirm({
+    title: 'Cancel batch?',
+    text: `${batch.id} stops starting new requests. Requests already answered stay in its output file and are billed; the rest go to its error file as cancelled.`,
+    ok: 'Cancel batch',
+    dismiss: 'Keep running',
+    action: () => cancelBatch(batch),
+  });
+}
+
+async function cancelBatch(batch) {
+  const errorBox = $('#batches-error');
+  showError(errorBox, '');
+  try {
+    await api(`/batches/${encodeURIComponent(batch.id)}/cancel`, { method: 'POST' });
+  } catch (error) {
+    if (error instanceof SessionEnded) return;
+    showError(errorBox, error instanceof ApiError ? error.message : 'The batch could not be cancelled.');
+  }
+  await loadBatches(state.batchPage);
+}
+
 const KEY_STATUS = { active: ['Active', 'ok'], revoked: ['Revoked', 'bad'], expired: ['Expired', 'warn'] };
 
 async function loadKeys() {
@@ -498,22 +619,43 @@ async function copyKey() {
   }
 }
 
-let pendingRevoke = null;
+// One confirmation dialog for every destructive action; the safe choice has the focus.
+let pendingConfirm = null;
 
-function confirmRevoke(key) {
-  pendingRevoke = key;
-  $('#confirm-text').textContent = key.current
-    ? `“${key.name}” is the key you signed in with. Revoking it stops every request made with it right away and ends this session.`
-    : `Requests made with “${key.name}” (${key.redacted_value}) stop working right away. This cannot be undone.`;
+function askConfirm({ title, text, ok, dismiss = 'Cancel', action }) {
+  pendingConfirm = action;
+  $('#confirm-title').textContent = title;
+  $('#confirm-text').textContent = text;
+  $('#confirm-ok').textContent = ok;
+  $('#confirm-cancel').textContent = dismiss;
   $('#confirm-dialog').showModal();
   $('#confirm-cancel').focus();
 }
 
-async function revokeConfirmed() {
-  const key = pendingRevoke;
-  pendingRevoke = null;
+function dismissConfirm() {
+  pendingConfirm = null;
   $('#confirm-dialog').close();
-  if (!key) return;
+}
+
+async function confirmed() {
+  const action = pendingConfirm;
+  pendingConfirm = null;
+  $('#confirm-dialog').close();
+  if (action) await action();
+}
+
+function confirmRevoke(key) {
+  askConfirm({
+    title: 'Revoke key?',
+    text: key.current
+      ? `“${key.name}” is the key you signed in with. Revoking it stops every request made with it right away and ends this session.`
+      : `Requests made with “${key.name}” (${key.redacted_value}) stop working right away. This cannot be undone.`,
+    ok: 'Revoke key',
+    action: () => revoke(key),
+  });
+}
+
+async function revoke(key) {
   try {
     await api(`/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' });
   } catch (error) {
@@ -619,15 +761,18 @@ function renderBilling(b) {
 function wire() {
   $('#signin-form').addEventListener('submit', signIn);
   $('#signout').addEventListener('click', signOut);
-  $('#refresh').addEventListener('click', () => { state.requestCursors = [null]; loadAll(); });
+  $('#refresh').addEventListener('click', () => { state.requestCursors = [null]; state.batchCursors = [null]; loadAll(); });
   $('#requests-newer').addEventListener('click', () => loadRequests(Math.max(0, state.requestPage - 1)));
   $('#requests-older').addEventListener('click', () => loadRequests(state.requestPage + 1));
+  $('#batches-newer').addEventListener('click', () => loadBatches(Math.max(0, state.batchPage - 1)));
+  $('#batches-older').addEventListener('click', () => loadBatches(state.batchPage + 1));
   $('#create-key-form').addEventListener('submit', createKey);
   $('#copy-key').addEventListener('click', copyKey);
   $('#key-dialog-done').addEventListener('click', closeNewKey);
   $('#key-dialog').addEventListener('cancel', (event) => { event.preventDefault(); closeNewKey(); });
-  $('#confirm-cancel').addEventListener('click', () => { pendingRevoke = null; $('#confirm-dialog').close(); });
-  $('#confirm-ok').addEventListener('click', revokeConfirmed);
+  $('#confirm-cancel').addEventListener('click', dismissConfirm);
+  $('#confirm-dialog').addEventListener('cancel', () => { pendingConfirm = null; });
+  $('#confirm-ok').addEventListener('click', confirmed);
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
