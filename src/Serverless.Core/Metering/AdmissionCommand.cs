@@ -20,12 +20,33 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     private List<(string Scope, string Id, long Stamp, bool Created)>? _windowsTaken;
     private List<(string Scope, string Id, long Stamp, bool Created)>? _budgetsReserved;
 
+    // SQLite (see LedgerCounters): rows the request fits in, taken from only once the whole admission has succeeded,
+    // so a refusal has nothing to undo there.
+    private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Tokens)? _windowsToTake;
+    private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Cost, long Tokens)? _budgetsToReserve;
+
     public override void Execute(LedgerBatch batch)
     {
+        _windowsToTake = null;
+        _budgetsToReserve = null;
         var admission = Admit(batch);
         if (admission.Status != AdmissionStatus.Admitted)
         {
             Undo(batch);
+        }
+        else
+        {
+            if (_windowsToTake is var (keyWindow, customerWindow, tokens))
+            {
+                keyWindow.Add(1, tokens);
+                customerWindow.Add(1, tokens);
+            }
+
+            if (_budgetsToReserve is var (keyBudget, customerBudget, cost, reservedTokens))
+            {
+                keyBudget.Add(0, cost, 0, reservedTokens);
+                customerBudget.Add(0, cost, 0, reservedTokens);
+            }
         }
 
         Result = admission;
@@ -287,6 +308,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     /// </summary>
     private (WindowResult Key, WindowResult Customer) TakeFromWindows(LedgerBatch batch, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
+        if (!batch.IsPostgres)
+        {
+            return CheckWindows(batch.Counters, windowStart, tokens, keyPolicy, customerPolicy);
+        }
+
         WindowResult? key = null;
         WindowResult? customer = null;
         _windowTokens = tokens;
@@ -320,6 +346,28 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return (takenByKey, customer ?? Current(batch, LimitScope.Customer, request.CustomerId, windowStart, customerPolicy));
     }
 
+    // The same decisions on SQLite's in-memory rows; Execute takes from both windows once the request is admitted.
+    private (WindowResult Key, WindowResult Customer) CheckWindows(LedgerCounters counters, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
+    {
+        var key = counters.Window(LimitScope.Key, request.KeyId, windowStart);
+        if (!Fits(key, keyPolicy))
+        {
+            return (new WindowResult(false, key.A, key.B, keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute), default);
+        }
+
+        var taken = new WindowResult(true, key.A + 1, key.B + tokens, keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
+        var customer = counters.Window(LimitScope.Customer, request.CustomerId, windowStart);
+        if (!Fits(customer, customerPolicy))
+        {
+            return (taken, new WindowResult(false, customer.A, customer.B, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute));
+        }
+
+        _windowsToTake = (key, customer, tokens);
+        return (taken, new WindowResult(true, customer.A + 1, customer.B + tokens, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute));
+
+        bool Fits(LedgerCounters.Row window, Policy policy) => window.A + 1 <= policy.RequestsPerMinute && window.B + tokens <= policy.TokensPerMinute;
+    }
+
     // A window the request did not fit in, as it stands (a window not yet created holds nothing).
     private static WindowResult Current(LedgerBatch batch, string scope, string id, long windowStart, Policy policy)
     {
@@ -332,6 +380,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     /// <summary>Reserves the request's cost and tokens against the key's and the customer's budgets, each only if it fits its caps.</summary>
     private (bool Key, bool Customer) ReserveBudgets(LedgerBatch batch, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
+        if (!batch.IsPostgres)
+        {
+            return CheckBudgets(batch.Counters, period, cost, tokens, keyPolicy, customerPolicy);
+        }
+
         bool key = false;
         bool customer = false;
         _budgetCost = cost;
@@ -358,6 +411,28 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
 
         return (key, customer);
+    }
+
+    // The same decisions on SQLite's in-memory rows (a negative cap is no cap); Execute reserves once the request is admitted.
+    private (bool Key, bool Customer) CheckBudgets(LedgerCounters counters, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
+    {
+        var key = counters.Budget(LimitScope.Key, request.KeyId, period);
+        var customer = counters.Budget(LimitScope.Customer, request.CustomerId, period);
+        bool keyFits = Fits(key, keyPolicy);
+        bool customerFits = Fits(customer, customerPolicy);
+        if (keyFits && customerFits)
+        {
+            _budgetsToReserve = (key, customer, cost, tokens);
+        }
+
+        return (keyFits, customerFits);
+
+        bool Fits(LedgerCounters.Row budget, Policy policy)
+        {
+            long spendCap = policy.SpendCap ?? -1;
+            long tokenCap = policy.TokenCap ?? -1;
+            return (spendCap < 0 || budget.A + budget.B + cost <= spendCap) && (tokenCap < 0 || budget.C + budget.D + tokens <= tokenCap);
+        }
     }
 
     private static RateLimitState Combine(WindowResult key, WindowResult customer, long windowStart)

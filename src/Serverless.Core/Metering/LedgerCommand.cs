@@ -46,6 +46,14 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
     /// <summary>Rows read once per transaction and reused by the batch's other commands.</summary>
     public LedgerBatchCache Cache { get; } = new();
 
+    private LedgerCounters? _counters;
+
+    /// <summary>SQLite only: the rate windows and budgets of the transaction, written by <see cref="Flush"/>.</summary>
+    public LedgerCounters Counters => _counters ??= new LedgerCounters(this);
+
+    /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
+    public void Flush() => _counters?.Flush();
+
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         if (!_commands.TryGetValue(sql, out var command))

@@ -53,10 +53,22 @@ internal static class LedgerSql
         SELECT "Requests", "Tokens" FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
         """;
 
-    public const string GiveBackWindowTokens = """
-        UPDATE "RateWindows" SET "Tokens" = "Tokens" - @tokens
-        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "WindowStart" = @window)
-           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "WindowStart" = @window)
+    // SQLite's per-batch counters (LedgerCounters): a row read once, then written once with what the batch made of it.
+    public const string WriteWindow = """
+        INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, @requests, @tokens)
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE SET "Requests" = excluded."Requests", "Tokens" = excluded."Tokens"
+        """;
+
+    public const string ReadBudget = """
+        SELECT "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens" FROM "BudgetUsage"
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        """;
+
+    public const string WriteBudget = """
+        INSERT INTO "BudgetUsage" ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        VALUES (@scope, @id, @period, @spentCost, @reservedCost, @spentTokens, @reservedTokens)
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE SET "SpentMicroUsd" = excluded."SpentMicroUsd",
+          "ReservedMicroUsd" = excluded."ReservedMicroUsd", "SpentTokens" = excluded."SpentTokens", "ReservedTokens" = excluded."ReservedTokens"
         """;
 
     // The budget reservations of key and customer in one statement, like the windows: a scope's row is created or
@@ -74,13 +86,6 @@ internal static class LedgerSql
             AND (CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END < 0
                  OR b."SpentTokens" + b."ReservedTokens" + excluded."ReservedTokens" <= CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END)
         RETURNING "Scope", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens"
-        """;
-
-    public const string SettleBudgets = """
-        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
-          "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @tokens
-        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "PeriodStart" = @period)
-           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "PeriodStart" = @period)
         """;
 
     public const string InsertReservation = """

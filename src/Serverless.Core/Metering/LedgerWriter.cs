@@ -122,6 +122,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             command.Execute(batch);
         }
 
+        batch.Flush();
         transaction.Commit();
     }
 

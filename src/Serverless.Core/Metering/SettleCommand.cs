@@ -82,15 +82,19 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
                 ("@recordId", recordId), ("@customer", r.CustomerId), ("@ended", amounts.Ended), ("@prompt", amounts.Prompt), ("@completion", amounts.Completion));
         }
 
-        batch.Execute(
-            LedgerSql.SettleBudgets,
-            ("@key", r.KeyId), ("@customer", r.CustomerId), ("@period", r.PeriodStart.ToUnixTimeMilliseconds()), ("@reservedCost", r.ReservedMicroUsd),
-            ("@reservedTokens", amounts.ReservedTokens), ("@cost", cost), ("@tokens", amounts.Tokens));
+        // Budgets and windows are counted in memory for the transaction and written once (LedgerCounters); like the
+        // UPDATEs they stand for, they change only rows that exist.
+        var counters = batch.Counters;
+        long period = r.PeriodStart.ToUnixTimeMilliseconds();
+        long reservedCost = -r.ReservedMicroUsd;
+        long reservedTokens = -amounts.ReservedTokens;
+        counters.Budget(LimitScope.Key, r.KeyId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
+        counters.Budget(LimitScope.Customer, r.CustomerId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
         if (GivesBack(r, amounts))
         {
-            batch.Execute(
-                LedgerSql.GiveBackWindowTokens,
-                ("@key", r.KeyId), ("@customer", r.CustomerId), ("@window", r.WindowStart.ToUnixTimeMilliseconds()), ("@tokens", amounts.Unused));
+            long window = r.WindowStart.ToUnixTimeMilliseconds();
+            counters.Window(LimitScope.Key, r.KeyId, window).AddIfExists(0, -amounts.Unused);
+            counters.Window(LimitScope.Customer, r.CustomerId, window).AddIfExists(0, -amounts.Unused);
         }
 
         return true;
