@@ -34,7 +34,8 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// The open transaction a batch of commands runs in. Commands are prepared once per connection and reused by
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
-internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, int commandTimeoutSeconds = 30)
+internal sealed class LedgerBatch(
+    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache, int commandTimeoutSeconds = 30)
 {
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
@@ -43,13 +44,13 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
     /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
     public bool IsPostgres => connection is Npgsql.NpgsqlConnection;
 
-    /// <summary>Rows read once per transaction and reused by the batch's other commands.</summary>
-    public LedgerBatchCache Cache { get; } = new();
+    /// <summary>Rows read once and reused by the batch's other commands (and on SQLite by later batches).</summary>
+    public LedgerBatchCache Cache => cache;
 
     private LedgerCounters? _counters;
 
     /// <summary>SQLite only: the rate windows and budgets of the transaction, written by <see cref="Flush"/>.</summary>
-    public LedgerCounters Counters => _counters ??= new LedgerCounters(this);
+    public LedgerCounters Counters => _counters ??= new LedgerCounters(this, cache);
 
     /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
     public void Flush() => _counters?.Flush();

@@ -1,24 +1,27 @@
 namespace Serverless.Core.Metering;
 
 /// <summary>
-/// The rate windows and budgets one SQLite transaction touches, each row read once, changed in memory by every
-/// command of the batch in turn and written once before the commit. Under load a batch holds hundreds of requests
-/// of far fewer keys and customers, and every request used to update four of these rows with a statement each.
+/// The rate windows and budgets a SQLite transaction touches: a row is read once (and kept by the writer for later
+/// transactions, see <see cref="LedgerBatchCache"/>), changed in memory by every command of the batch in turn and
+/// written once before the commit. A request used to update four of these rows with a conditional statement each;
+/// now the decisions are made in memory and a batch writes each row it changed once.
 /// Exact only because the transaction holds SQLite's write lock from its first statement (BEGIN IMMEDIATE): nothing
 /// else can change a row between its read and the commit. PostgreSQL, where other instances write concurrently,
 /// keeps the conditional statements of <see cref="LedgerSql"/>.
 /// </summary>
-internal sealed class LedgerCounters(LedgerBatch batch)
+internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
 {
-    private readonly Dictionary<(string Scope, string Id, long Start), Row> _windows = [];
-    private readonly Dictionary<(string Scope, string Id, long Start), Row> _budgets = [];
+    private readonly Dictionary<(string Scope, string Id, long Start), Row> _windows = cache.Windows;
+    private readonly Dictionary<(string Scope, string Id, long Start), Row> _budgets = cache.Budgets;
+    private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changedWindows = cache.ChangedWindows;
+    private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changedBudgets = cache.ChangedBudgets;
 
     /// <summary>A rate window row (Requests in <see cref="Row.A"/>, Tokens in <see cref="Row.B"/>), read on first use.</summary>
     public Row Window(string scope, string id, long windowStart)
     {
         if (!_windows.TryGetValue((scope, id, windowStart), out var counter))
         {
-            counter = new Row();
+            counter = new Row(_changedWindows, (scope, id, windowStart));
             using var reader = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
             if (reader.Read())
             {
@@ -36,7 +39,7 @@ internal sealed class LedgerCounters(LedgerBatch batch)
     {
         if (!_budgets.TryGetValue((scope, id, periodStart), out var counter))
         {
-            counter = new Row();
+            counter = new Row(_changedBudgets, (scope, id, periodStart));
             using var reader = batch.Command(LedgerSql.ReadBudget, ("@scope", scope), ("@id", id), ("@period", periodStart)).ExecuteReader();
             if (reader.Read())
             {
@@ -52,30 +55,36 @@ internal sealed class LedgerCounters(LedgerBatch batch)
     /// <summary>Writes every row a command changed: once per row and transaction, however many requests changed it.</summary>
     public void Flush()
     {
-        foreach (var ((scope, id, start), counter) in _windows)
+        foreach (var ((scope, id, start), row) in _changedWindows)
         {
-            if (counter.Changed)
-            {
-                batch.Execute(LedgerSql.WriteWindow, ("@scope", scope), ("@id", id), ("@window", start), ("@requests", counter.A), ("@tokens", counter.B));
-                counter.Changed = false;
-            }
+            batch.Execute(LedgerSql.WriteWindow, ("@scope", scope), ("@id", id), ("@window", start), ("@requests", row.A), ("@tokens", row.B));
+            row.Changed = false;
         }
 
-        foreach (var ((scope, id, start), counter) in _budgets)
+        foreach (var ((scope, id, start), row) in _changedBudgets)
         {
-            if (counter.Changed)
-            {
-                batch.Execute(
-                    LedgerSql.WriteBudget, ("@scope", scope), ("@id", id), ("@period", start),
-                    ("@spentCost", counter.A), ("@reservedCost", counter.B), ("@spentTokens", counter.C), ("@reservedTokens", counter.D));
-                counter.Changed = false;
-            }
+            batch.Execute(
+                LedgerSql.WriteBudget, ("@scope", scope), ("@id", id), ("@period", start),
+                ("@spentCost", row.A), ("@reservedCost", row.B), ("@spentTokens", row.C), ("@reservedTokens", row.D));
+            row.Changed = false;
         }
+
+        _changedWindows.Clear();
+        _changedBudgets.Clear();
     }
 
     /// <summary>A row of counters as the transaction sees it; <see cref="Exists"/> false is a row nobody created yet (all zero).</summary>
     internal sealed class Row
     {
+        private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changed;
+        private readonly (string Scope, string Id, long Start) _key;
+
+        public Row(List<((string Scope, string Id, long Start) Key, Row Row)> changed, (string Scope, string Id, long Start) key)
+        {
+            _changed = changed;
+            _key = key;
+        }
+
         public long A { get; private set; }
 
         public long B { get; private set; }
@@ -99,7 +108,11 @@ internal sealed class LedgerCounters(LedgerBatch batch)
         {
             (A, B, C, D) = (A + a, B + b, C + c, D + d);
             Exists = true;
-            Changed = true;
+            if (!Changed)
+            {
+                Changed = true;
+                _changed.Add((_key, this));
+            }
         }
 
         /// <summary>Adds to the row only if it exists (as an UPDATE would).</summary>

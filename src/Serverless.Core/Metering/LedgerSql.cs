@@ -53,6 +53,9 @@ internal static class LedgerSql
         SELECT "Requests", "Tokens" FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
         """;
 
+    // SQLite: changes whenever another connection commits to the database (never for this connection's own commits).
+    public const string DataVersion = "PRAGMA data_version";
+
     // SQLite's per-batch counters (LedgerCounters): a row read once, then written once with what the batch made of it.
     public const string WriteWindow = """
         INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, @requests, @tokens)
