@@ -1,5 +1,7 @@
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
 
 namespace Serverless.Core.Metering;
 
@@ -35,8 +37,11 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
 internal sealed class LedgerBatch(
-    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache, int commandTimeoutSeconds = 30)
+    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
+    LedgerStatements? statements = null, int commandTimeoutSeconds = 30)
 {
+    private readonly SqliteConnection? _sqlite = statements is null ? null : connection as SqliteConnection;
+
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
     public DbTransaction Transaction => transaction;
@@ -125,6 +130,15 @@ internal sealed class LedgerBatch(
         return true;
     }
 
+    /// <summary>Runs a statement that returns no rows; the number of rows it changed.</summary>
     public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
-        Command(sql, parameters).ExecuteNonQuery();
+        _sqlite is not null && LedgerStatements.CanBind(parameters)
+            ? (int)statements!.Run(_sqlite, sql, parameters)
+            : Command(sql, parameters).ExecuteNonQuery();
+
+    /// <summary>Runs a statement and returns the first column of its first row as a number (0 without a row).</summary>
+    public long ExecuteInt64(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        _sqlite is not null && LedgerStatements.CanBind(parameters)
+            ? statements!.Run(_sqlite, sql, parameters, scalar: true)
+            : Command(sql, parameters).ExecuteScalar() is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
 }

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -22,6 +21,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly LedgerCheckpointer? _checkpointer;
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private readonly LedgerBatchCache _cache = new();
+    private readonly LedgerStatements? _statements;
     private DbConnection? _connection;
     private long? _dataVersion;
     private long _commits;
@@ -34,6 +34,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
+        _statements = connections.IsSqlite ? new LedgerStatements() : null;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -123,7 +124,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
         // in-memory counters (LedgerCounters) exact.
         using var transaction = _connection is SqliteConnection sqlite ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
-        var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _connections.CommandTimeoutSeconds);
+        var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
         KeepOrForgetCache(batch);
         foreach (var command in commands)
         {
@@ -145,7 +146,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             return;
         }
 
-        long version = Convert.ToInt64(batch.Command(LedgerSql.DataVersion).ExecuteScalar(), CultureInfo.InvariantCulture);
+        long version = batch.ExecuteInt64(LedgerSql.DataVersion);
         if (version != _dataVersion)
         {
             _cache.Clear();
@@ -167,6 +168,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         }
 
         _prepared.Clear();
+        _statements?.Dispose();
         _connection?.Dispose();
         _connection = null;
     }

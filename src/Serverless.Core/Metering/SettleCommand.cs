@@ -70,11 +70,11 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             return false;
         }
 
-        long recordId = Convert.ToInt64(batch.Command(
+        long recordId = batch.ExecuteInt64(
             LedgerSql.InsertUsage,
             ("@requestId", r.RequestId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model), ("@prompt", amounts.Prompt),
             ("@completion", amounts.Completion), ("@priceVersion", r.PriceVersion), ("@cost", cost), ("@started", r.StartedAt.ToUnixTimeMilliseconds()),
-            ("@ended", amounts.Ended), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId)).ExecuteScalar(), CultureInfo.InvariantCulture);
+            ("@ended", amounts.Ended), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId));
         if (amounts.Tokens > 0)
         {
             batch.Execute(
