@@ -4,25 +4,84 @@ namespace Serverless.Core.Metering;
 
 /// <summary>
 /// Admits a request atomically: idempotency claim, rate windows of key and customer, budget reservations of
-/// key and customer at the current price, and the reservation row. Any refusal rolls back to the savepoint,
-/// so a refused request leaves no trace; the batch it shares a transaction with is unaffected. A batch line skips
+/// key and customer at the current price, and the reservation row. A refusal undoes what this
+/// command wrote (see <see cref="Execute"/>), so a refused request leaves no trace; the batch it shares a transaction with is unaffected. A batch line skips
 /// the rate windows and may resume (see <see cref="AdmissionRequest.BatchId"/>).
 /// </summary>
 internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset now, string instanceId, MeteringOptions options)
     : LedgerCommand<Admission>
 {
+    // What this command wrote before it knew the answer; a refusal takes it back. Undoing by hand instead of with a
+    // savepoint costs statements only when a request is refused, where a savepoint costs two on every admission.
+    private bool _claimed;
+    private long _windowTokens;
+    private long _budgetCost;
+    private long _budgetTokens;
+    private List<(string Scope, string Id, long Stamp, bool Created)>? _windowsTaken;
+    private List<(string Scope, string Id, long Stamp, bool Created)>? _budgetsReserved;
+
+    // SQLite (see LedgerCounters): rows the request fits in, taken from only once the whole admission has succeeded,
+    // so a refusal has nothing to undo there.
+    private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Tokens)? _windowsToTake;
+    private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Cost, long Tokens)? _budgetsToReserve;
+
     public override void Execute(LedgerBatch batch)
     {
-        batch.Savepoint();
+        _windowsToTake = null;
+        _budgetsToReserve = null;
         var admission = Admit(batch);
         if (admission.Status != AdmissionStatus.Admitted)
         {
-            batch.RollbackToSavepoint();
+            Undo(batch);
+        }
+        else
+        {
+            if (_windowsToTake is var (keyWindow, customerWindow, tokens))
+            {
+                keyWindow.Add(1, tokens);
+                customerWindow.Add(1, tokens);
+            }
+
+            if (_budgetsToReserve is var (keyBudget, customerBudget, cost, reservedTokens))
+            {
+                keyBudget.Add(0, cost, 0, reservedTokens);
+                customerBudget.Add(0, cost, 0, reservedTokens);
+            }
         }
 
-        batch.ReleaseSavepoint();
-
         Result = admission;
+    }
+
+    private void Undo(LedgerBatch batch)
+    {
+        foreach (var (scope, id, period, created) in _budgetsReserved ?? [])
+        {
+            if (created)
+            {
+                batch.Execute(LedgerSql.DeleteBudget, ("@scope", scope), ("@id", id), ("@period", period));
+            }
+            else
+            {
+                batch.Execute(LedgerSql.UnreserveBudget, ("@cost", _budgetCost), ("@tokens", _budgetTokens), ("@scope", scope), ("@id", id), ("@period", period));
+            }
+        }
+
+        foreach (var (scope, id, window, created) in _windowsTaken ?? [])
+        {
+            if (created)
+            {
+                batch.Execute(LedgerSql.DeleteWindow, ("@scope", scope), ("@id", id), ("@window", window));
+            }
+            else
+            {
+                batch.Execute(LedgerSql.UntakeWindow, ("@requests", 1L), ("@tokens", _windowTokens), ("@scope", scope), ("@id", id), ("@window", window));
+            }
+        }
+
+        if (_claimed && request.Idempotency is { } claim)
+        {
+            batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@requestId", request.RequestId));
+        }
     }
 
     private Admission Admit(LedgerBatch batch)
@@ -174,10 +233,27 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
         batch.Execute(LedgerSql.DeleteIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key));
         batch.Execute(LedgerSql.InsertIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@hash", claim.RequestHash), ("@requestId", request.RequestId), ("@now", now.ToUnixTimeMilliseconds()));
+        _claimed = true;
         return null;
     }
 
+    // Read once per transaction: a customer's policy serves all of its requests in the batch.
     private (Policy Key, Policy Customer) ReadPolicies(LedgerBatch batch)
+    {
+        var policies = batch.Cache.Policies;
+        if (policies.TryGetValue((LimitScope.Key, request.KeyId), out var cachedKey)
+            && policies.TryGetValue((LimitScope.Customer, request.CustomerId), out var cachedCustomer))
+        {
+            return (cachedKey, cachedCustomer);
+        }
+
+        var (key, customer) = SelectPolicies(batch);
+        policies[(LimitScope.Key, request.KeyId)] = key;
+        policies[(LimitScope.Customer, request.CustomerId)] = customer;
+        return (key, customer);
+    }
+
+    private (Policy Key, Policy Customer) SelectPolicies(LedgerBatch batch)
     {
         var key = new Policy(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
         var customer = key;
@@ -202,24 +278,44 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return (key, customer);
     }
 
+    // Read once per transaction and model: the price found holds for every request of the batch whose time falls
+    // between its EffectiveFrom and the next price's.
     private PriceRow ReadPrice(LedgerBatch batch)
     {
-        using var reader = batch.Command(LedgerSql.SelectPrice, ("@model", request.Model), ("@now", now.ToUnixTimeMilliseconds())).ExecuteReader();
-        return reader.Read()
-            ? new PriceRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3))
-            : new PriceRow(0, 0, 0, 0);
+        long at = now.ToUnixTimeMilliseconds();
+        var prices = batch.Cache.Prices;
+        if (prices.TryGetValue(request.Model!, out var cached) && cached.From <= at && at < cached.Until)
+        {
+            return cached.Price;
+        }
+
+        using var reader = batch.Command(LedgerSql.SelectPrice, ("@model", request.Model), ("@now", at)).ExecuteReader();
+        if (!reader.Read())
+        {
+            return new PriceRow(0, 0, 0, 0);
+        }
+
+        var price = new PriceRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        prices[request.Model!] = (price, reader.GetInt64(4), reader.IsDBNull(5) ? long.MaxValue : reader.GetInt64(5));
+        return price;
     }
 
     /// <summary>
-    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal the
-    /// caller rolls back to the savepoint, so what was taken from the other window is given back; the results
+    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal
+    /// <see cref="Undo"/> gives back what was taken from the other window; the results
     /// describe the windows as the original one-at-a-time order saw them (the customer's is not looked at when the
     /// key's refused).
     /// </summary>
     private (WindowResult Key, WindowResult Customer) TakeFromWindows(LedgerBatch batch, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
+        if (!batch.IsPostgres)
+        {
+            return CheckWindows(batch.Counters, windowStart, tokens, keyPolicy, customerPolicy);
+        }
+
         WindowResult? key = null;
         WindowResult? customer = null;
+        _windowTokens = tokens;
         using (var reader = batch.Command(
             LedgerSql.TakeFromWindows,
             ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
@@ -228,7 +324,10 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         {
             while (reader.Read())
             {
-                if (reader.GetString(0) == LimitScope.Key)
+                // A window's request count only grows, so a count of one means this statement created the row.
+                string scope = reader.GetString(0);
+                (_windowsTaken ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, windowStart, reader.GetInt64(1) == 1));
+                if (scope == LimitScope.Key)
                 {
                     key = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
                 }
@@ -247,6 +346,28 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return (takenByKey, customer ?? Current(batch, LimitScope.Customer, request.CustomerId, windowStart, customerPolicy));
     }
 
+    // The same decisions on SQLite's in-memory rows; Execute takes from both windows once the request is admitted.
+    private (WindowResult Key, WindowResult Customer) CheckWindows(LedgerCounters counters, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
+    {
+        var key = counters.Window(LimitScope.Key, request.KeyId, windowStart);
+        if (!Fits(key, keyPolicy))
+        {
+            return (new WindowResult(false, key.A, key.B, keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute), default);
+        }
+
+        var taken = new WindowResult(true, key.A + 1, key.B + tokens, keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
+        var customer = counters.Window(LimitScope.Customer, request.CustomerId, windowStart);
+        if (!Fits(customer, customerPolicy))
+        {
+            return (taken, new WindowResult(false, customer.A, customer.B, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute));
+        }
+
+        _windowsToTake = (key, customer, tokens);
+        return (taken, new WindowResult(true, customer.A + 1, customer.B + tokens, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute));
+
+        bool Fits(LedgerCounters.Row window, Policy policy) => window.A + 1 <= policy.RequestsPerMinute && window.B + tokens <= policy.TokensPerMinute;
+    }
+
     // A window the request did not fit in, as it stands (a window not yet created holds nothing).
     private static WindowResult Current(LedgerBatch batch, string scope, string id, long windowStart, Policy policy)
     {
@@ -259,8 +380,15 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     /// <summary>Reserves the request's cost and tokens against the key's and the customer's budgets, each only if it fits its caps.</summary>
     private (bool Key, bool Customer) ReserveBudgets(LedgerBatch batch, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
+        if (!batch.IsPostgres)
+        {
+            return CheckBudgets(batch.Counters, period, cost, tokens, keyPolicy, customerPolicy);
+        }
+
         bool key = false;
         bool customer = false;
+        _budgetCost = cost;
+        _budgetTokens = tokens;
         using var reader = batch.Command(
             LedgerSql.ReserveBudgets,
             ("@period", period), ("@cost", cost), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
@@ -268,7 +396,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             ("@customerSpendCap", customerPolicy.SpendCap ?? -1L), ("@customerTokenCap", customerPolicy.TokenCap ?? -1L)).ExecuteReader();
         while (reader.Read())
         {
-            if (reader.GetString(0) == LimitScope.Key)
+            // A row holding nothing but this reservation was created by it (or held nothing, which reads the same).
+            string scope = reader.GetString(0);
+            bool created = reader.GetInt64(1) == 0 && reader.GetInt64(2) == cost && reader.GetInt64(3) == 0 && reader.GetInt64(4) == tokens;
+            (_budgetsReserved ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, period, created));
+            if (scope == LimitScope.Key)
             {
                 key = true;
             }
@@ -279,6 +411,28 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
 
         return (key, customer);
+    }
+
+    // The same decisions on SQLite's in-memory rows (a negative cap is no cap); Execute reserves once the request is admitted.
+    private (bool Key, bool Customer) CheckBudgets(LedgerCounters counters, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
+    {
+        var key = counters.Budget(LimitScope.Key, request.KeyId, period);
+        var customer = counters.Budget(LimitScope.Customer, request.CustomerId, period);
+        bool keyFits = Fits(key, keyPolicy);
+        bool customerFits = Fits(customer, customerPolicy);
+        if (keyFits && customerFits)
+        {
+            _budgetsToReserve = (key, customer, cost, tokens);
+        }
+
+        return (keyFits, customerFits);
+
+        bool Fits(LedgerCounters.Row budget, Policy policy)
+        {
+            long spendCap = policy.SpendCap ?? -1;
+            long tokenCap = policy.TokenCap ?? -1;
+            return (spendCap < 0 || budget.A + budget.B + cost <= spendCap) && (tokenCap < 0 || budget.C + budget.D + tokens <= tokenCap);
+        }
     }
 
     private static RateLimitState Combine(WindowResult key, WindowResult customer, long windowStart)
@@ -303,10 +457,6 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         return new RateLimitState(limitRequests, remainingRequests, limitTokens, remainingTokens,
             DateTimeOffset.FromUnixTimeMilliseconds(windowStart) + MeteringClock.Window);
     }
-
-    private readonly record struct Policy(long RequestsPerMinute, long TokensPerMinute, long? SpendCap, long? TokenCap);
-
-    private readonly record struct PriceRow(long Version, long Input, long Output, long BatchDiscount);
 
     private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit)
     {

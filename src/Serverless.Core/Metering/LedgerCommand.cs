@@ -1,5 +1,7 @@
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
 
 namespace Serverless.Core.Metering;
 
@@ -34,11 +36,29 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// The open transaction a batch of commands runs in. Commands are prepared once per connection and reused by
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
-internal sealed class LedgerBatch(DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, int commandTimeoutSeconds = 30)
+internal sealed class LedgerBatch(
+    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
+    LedgerStatements? statements = null, int commandTimeoutSeconds = 30)
 {
+    private readonly SqliteConnection? _sqlite = statements is null ? null : connection as SqliteConnection;
+
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
     public DbTransaction Transaction => transaction;
+
+    /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
+    public bool IsPostgres => connection is Npgsql.NpgsqlConnection;
+
+    /// <summary>Rows read once and reused by the batch's other commands (and on SQLite by later batches).</summary>
+    public LedgerBatchCache Cache => cache;
+
+    private LedgerCounters? _counters;
+
+    /// <summary>SQLite only: the rate windows and budgets of the transaction, written by <see cref="Flush"/>.</summary>
+    public LedgerCounters Counters => _counters ??= new LedgerCounters(this, cache);
+
+    /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
+    public void Flush() => _counters?.Flush();
 
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
@@ -110,14 +130,15 @@ internal sealed class LedgerBatch(DbConnection connection, DbTransaction transac
         return true;
     }
 
+    /// <summary>Runs a statement that returns no rows; the number of rows it changed.</summary>
     public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
-        Command(sql, parameters).ExecuteNonQuery();
+        _sqlite is not null && LedgerStatements.CanBind(parameters)
+            ? (int)statements!.Run(_sqlite, sql, parameters)
+            : Command(sql, parameters).ExecuteNonQuery();
 
-    // Commands never nest, so one savepoint name serves all; run as prepared statements like the rest, where
-    // DbTransaction.Save would parse a new statement every time.
-    public void Savepoint() => Execute("SAVEPOINT ledger_command");
-
-    public void RollbackToSavepoint() => Execute("ROLLBACK TO SAVEPOINT ledger_command");
-
-    public void ReleaseSavepoint() => Execute("RELEASE SAVEPOINT ledger_command");
+    /// <summary>Runs a statement and returns the first column of its first row as a number (0 without a row).</summary>
+    public long ExecuteInt64(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        _sqlite is not null && LedgerStatements.CanBind(parameters)
+            ? statements!.Run(_sqlite, sql, parameters, scalar: true)
+            : Command(sql, parameters).ExecuteScalar() is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
 }

@@ -8,8 +8,10 @@ internal static class LedgerSql
         WHERE ("Scope" = 'key' AND "ScopeId" = @key) OR ("Scope" = 'customer' AND "ScopeId" = @customer)
         """;
 
+    // With the price's EffectiveFrom and the next price's, the range of times this answer holds for.
     public const string SelectPrice = """
-        SELECT "Id", "InputMicroUsdPerMillion", "OutputMicroUsdPerMillion", "BatchDiscountBasisPoints" FROM "Prices"
+        SELECT "Id", "InputMicroUsdPerMillion", "OutputMicroUsdPerMillion", "BatchDiscountBasisPoints", "EffectiveFrom",
+          (SELECT MIN(n."EffectiveFrom") FROM "Prices" n WHERE n."Model" = @model AND n."EffectiveFrom" > @now) FROM "Prices"
         WHERE "Model" = @model AND "EffectiveFrom" <= @now ORDER BY "EffectiveFrom" DESC, "Id" DESC LIMIT 1
         """;
 
@@ -28,14 +30,48 @@ internal static class LedgerSql
         RETURNING "Scope", "Requests", "Tokens"
         """;
 
+    // A refused admission's undo: a row it created goes, one it added to gets its share back.
+    public const string UntakeWindow = """
+        UPDATE "RateWindows" SET "Requests" = "Requests" - @requests, "Tokens" = "Tokens" - @tokens
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+        """;
+
+    public const string DeleteWindow = """
+        DELETE FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
+        """;
+
+    public const string UnreserveBudget = """
+        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @cost, "ReservedTokens" = "ReservedTokens" - @tokens
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        """;
+
+    public const string DeleteBudget = """
+        DELETE FROM "BudgetUsage" WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        """;
+
     public const string ReadWindow = """
         SELECT "Requests", "Tokens" FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
         """;
 
-    public const string GiveBackWindowTokens = """
-        UPDATE "RateWindows" SET "Tokens" = "Tokens" - @tokens
-        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "WindowStart" = @window)
-           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "WindowStart" = @window)
+    // SQLite: changes whenever another connection commits to the database (never for this connection's own commits).
+    public const string DataVersion = "PRAGMA data_version";
+
+    // SQLite's per-batch counters (LedgerCounters): a row read once, then written once with what the batch made of it.
+    public const string WriteWindow = """
+        INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, @requests, @tokens)
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE SET "Requests" = excluded."Requests", "Tokens" = excluded."Tokens"
+        """;
+
+    public const string ReadBudget = """
+        SELECT "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens" FROM "BudgetUsage"
+        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
+        """;
+
+    public const string WriteBudget = """
+        INSERT INTO "BudgetUsage" ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        VALUES (@scope, @id, @period, @spentCost, @reservedCost, @spentTokens, @reservedTokens)
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE SET "SpentMicroUsd" = excluded."SpentMicroUsd",
+          "ReservedMicroUsd" = excluded."ReservedMicroUsd", "SpentTokens" = excluded."SpentTokens", "ReservedTokens" = excluded."ReservedTokens"
         """;
 
     // The budget reservations of key and customer in one statement, like the windows: a scope's row is created or
@@ -52,14 +88,7 @@ internal static class LedgerSql
                  OR b."SpentMicroUsd" + b."ReservedMicroUsd" + excluded."ReservedMicroUsd" <= CASE b."Scope" WHEN 'key' THEN @keySpendCap ELSE @customerSpendCap END)
             AND (CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END < 0
                  OR b."SpentTokens" + b."ReservedTokens" + excluded."ReservedTokens" <= CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END)
-        RETURNING "Scope"
-        """;
-
-    public const string SettleBudgets = """
-        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
-          "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @tokens
-        WHERE ("Scope" = 'key' AND "ScopeId" = @key AND "PeriodStart" = @period)
-           OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "PeriodStart" = @period)
+        RETURNING "Scope", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens"
         """;
 
     public const string InsertReservation = """
@@ -84,12 +113,41 @@ internal static class LedgerSql
         INSERT INTO "UsageRecords" ("RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens",
           "PriceVersion", "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId")
         VALUES (@requestId, @key, @customer, @model, @prompt, @completion, 0, @priceVersion, @cost, @started, @ended, @outcome, @instance, @batch, NULL)
+        RETURNING "Id"
         """;
 
-    // The record's row id comes back from the insert so the export outbox can refer to it.
+    // The record's row id comes back from the insert, so the export outbox refers to it without looking the record up.
     public const string EnqueueExport = """
         INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
-        SELECT "Id", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens" FROM "UsageRecords" WHERE "RequestId" = @requestId
+        VALUES (@recordId, @customer, @ended, @prompt, @completion)
+        """;
+
+    // PostgreSQL only (data-modifying WITH): the whole settlement in one statement, each part only if the reservation
+    // was deleted here, as SettleCommand runs it one statement at a time on SQLite. Returns 1 if it settled.
+    public const string SettleAtOnce = """
+        WITH d AS (
+          DELETE FROM "Reservations" WHERE "RequestId" = @requestId AND "InstanceId" = @holder RETURNING "RequestId"),
+        u AS (
+          INSERT INTO "UsageRecords" ("RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens",
+            "PriceVersion", "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId")
+          SELECT @requestId, @key, @customer, @model, @prompt, @completion, 0, @priceVersion, @cost, @started, @ended, @outcome, @instance, @batch, NULL
+          FROM d
+          RETURNING "Id"),
+        e AS (
+          INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
+          SELECT "Id", @customer, @ended, @prompt, @completion FROM u WHERE @prompt + @completion > 0),
+        b AS (
+          UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
+            "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @prompt + @completion
+          WHERE EXISTS (SELECT 1 FROM d)
+            AND (("Scope" = 'key' AND "ScopeId" = @key AND "PeriodStart" = @period)
+              OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "PeriodStart" = @period))),
+        w AS (
+          UPDATE "RateWindows" SET "Tokens" = "Tokens" - @unused
+          WHERE @giveBack AND EXISTS (SELECT 1 FROM d)
+            AND (("Scope" = 'key' AND "ScopeId" = @key AND "WindowStart" = @window)
+              OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "WindowStart" = @window)))
+        SELECT COUNT(*) FROM d
         """;
 
     public const string SelectUsage = """

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly Task _loop;
     private readonly LedgerCheckpointer? _checkpointer;
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
+    private readonly LedgerBatchCache _cache = new();
+    private readonly LedgerStatements? _statements;
     private DbConnection? _connection;
+    private long? _dataVersion;
     private long _commits;
     private long _commands;
 
@@ -30,6 +34,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
+        _statements = connections.IsSqlite ? new LedgerStatements() : null;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -115,25 +120,55 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private void ExecuteBatch(List<LedgerCommand> commands)
     {
         _connection ??= _connections.OpenForWriting();
-        using var transaction = _connection.BeginTransaction();
-        var batch = new LedgerBatch(_connection, transaction, _prepared, _connections.CommandTimeoutSeconds);
+
+        // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
+        // in-memory counters (LedgerCounters) exact.
+        using var transaction = _connection is SqliteConnection sqlite ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
+        var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
+        KeepOrForgetCache(batch);
         foreach (var command in commands)
         {
             command.Execute(batch);
         }
 
+        batch.Flush();
         transaction.Commit();
     }
 
-    // After a failure the connection may be broken; start over with a fresh one and freshly prepared commands.
+    // What the writer remembers from earlier transactions holds only while no other connection has committed since
+    // (SQLite's data_version, read under this transaction's write lock, changes exactly then: an admin changing a
+    // policy, a sweep by another process, a test editing rows). On PostgreSQL other instances write all the time.
+    private void KeepOrForgetCache(LedgerBatch batch)
+    {
+        if (batch.IsPostgres)
+        {
+            _cache.Clear();
+            return;
+        }
+
+        long version = batch.ExecuteInt64(LedgerSql.DataVersion);
+        if (version != _dataVersion)
+        {
+            _cache.Clear();
+            _dataVersion = version;
+        }
+
+        _cache.Trim();
+    }
+
+    // After a failure the connection may be broken; start over with a fresh one and freshly prepared commands. What
+    // the writer remembered may include changes that were rolled back.
     private void ResetConnection()
     {
+        _cache.Clear();
+        _dataVersion = null;
         foreach (var command in _prepared.Values)
         {
             command.Dispose();
         }
 
         _prepared.Clear();
+        _statements?.Dispose();
         _connection?.Dispose();
         _connection = null;
     }

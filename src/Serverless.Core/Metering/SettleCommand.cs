@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Serverless.Core.Metering;
 
 /// <summary>
@@ -14,44 +16,24 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
     internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
     {
         var r = request.Reservation;
-        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId), ("@instance", r.InstanceId)) == 0)
+        bool billable = UsageOutcome.IsBillable(request.Outcome);
+        var amounts = new Amounts(
+            Prompt: billable ? r.PromptTokens : 0,
+            Completion: billable ? request.CompletionTokens : 0,
+            ReservedTokens: r.PromptTokens + r.MaxTokens,
+            Ended: request.EndedAt.ToUnixTimeMilliseconds());
+        long cost = CostCalculator.CostMicroUsd(amounts.Prompt, amounts.Completion, r.InputMicroUsdPerMillion, r.OutputMicroUsdPerMillion, r.DiscountBasisPoints);
+        bool settled = batch.IsPostgres
+            ? SettleAtOnce(batch, request, instanceId, amounts, cost)
+            : SettleStatements(batch, request, instanceId, amounts, cost);
+        if (!settled)
         {
             return Existing(batch, r.RequestId);
-        }
-
-        bool billable = UsageOutcome.IsBillable(request.Outcome);
-        long completion = billable ? request.CompletionTokens : 0;
-        long prompt = billable ? r.PromptTokens : 0;
-        long cost = CostCalculator.CostMicroUsd(prompt, completion, r.InputMicroUsdPerMillion, r.OutputMicroUsdPerMillion, r.DiscountBasisPoints);
-        batch.Execute(
-            LedgerSql.InsertUsage,
-            ("@requestId", r.RequestId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model), ("@prompt", prompt),
-            ("@completion", completion), ("@priceVersion", r.PriceVersion), ("@cost", cost), ("@started", r.StartedAt.ToUnixTimeMilliseconds()),
-            ("@ended", request.EndedAt.ToUnixTimeMilliseconds()), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId));
-
-        if (prompt + completion > 0)
-        {
-            batch.Execute(LedgerSql.EnqueueExport, ("@requestId", r.RequestId));
         }
 
         if (r.BatchId is not null && request.BatchResult is { } output)
         {
             batch.Execute(LedgerSql.InsertBatchResult, ("@requestId", r.RequestId), ("@batch", r.BatchId), ("@result", output));
-        }
-
-        long reservedTokens = r.PromptTokens + r.MaxTokens;
-        long period = r.PeriodStart.ToUnixTimeMilliseconds();
-        long window = r.WindowStart.ToUnixTimeMilliseconds();
-        batch.Execute(
-            LedgerSql.SettleBudgets,
-            ("@key", r.KeyId), ("@customer", r.CustomerId), ("@period", period), ("@reservedCost", r.ReservedMicroUsd), ("@reservedTokens", reservedTokens),
-            ("@cost", cost), ("@tokens", prompt + completion));
-        long unused = reservedTokens - prompt - completion;
-
-        // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
-        if (unused != 0 && r.BatchId is null)
-        {
-            batch.Execute(LedgerSql.GiveBackWindowTokens, ("@key", r.KeyId), ("@customer", r.CustomerId), ("@window", window), ("@tokens", unused));
         }
 
         if (request.Idempotency is { } claim)
@@ -73,7 +55,72 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             batch.Execute(LedgerSql.ReleaseIdempotencyOfRequest, ("@customer", r.CustomerId), ("@requestId", r.RequestId));
         }
 
-        return new Settlement(r.RequestId, prompt, completion, r.PriceVersion, cost, request.Outcome, SettledHere: true) { BatchResult = request.BatchResult };
+        return new Settlement(r.RequestId, amounts.Prompt, amounts.Completion, r.PriceVersion, cost, request.Outcome, SettledHere: true) { BatchResult = request.BatchResult };
+    }
+
+    // Batch lines took nothing from the rate window (see AdmissionCommand), so they give nothing back.
+    private static bool GivesBack(Reservation r, Amounts amounts) => amounts.Unused != 0 && r.BatchId is null;
+
+    // SQLite runs in process, so a statement costs no round trip: one at a time, only those that change something.
+    private static bool SettleStatements(LedgerBatch batch, SettlementRequest request, string instanceId, Amounts amounts, long cost)
+    {
+        var r = request.Reservation;
+        if (batch.Execute(LedgerSql.DeleteReservation, ("@requestId", r.RequestId), ("@instance", r.InstanceId)) == 0)
+        {
+            return false;
+        }
+
+        long recordId = batch.ExecuteInt64(
+            LedgerSql.InsertUsage,
+            ("@requestId", r.RequestId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model), ("@prompt", amounts.Prompt),
+            ("@completion", amounts.Completion), ("@priceVersion", r.PriceVersion), ("@cost", cost), ("@started", r.StartedAt.ToUnixTimeMilliseconds()),
+            ("@ended", amounts.Ended), ("@outcome", request.Outcome), ("@instance", instanceId), ("@batch", r.BatchId));
+        if (amounts.Tokens > 0)
+        {
+            batch.Execute(
+                LedgerSql.EnqueueExport,
+                ("@recordId", recordId), ("@customer", r.CustomerId), ("@ended", amounts.Ended), ("@prompt", amounts.Prompt), ("@completion", amounts.Completion));
+        }
+
+        // Budgets and windows are counted in memory for the transaction and written once (LedgerCounters); like the
+        // UPDATEs they stand for, they change only rows that exist.
+        var counters = batch.Counters;
+        long period = r.PeriodStart.ToUnixTimeMilliseconds();
+        long reservedCost = -r.ReservedMicroUsd;
+        long reservedTokens = -amounts.ReservedTokens;
+        counters.Budget(LimitScope.Key, r.KeyId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
+        counters.Budget(LimitScope.Customer, r.CustomerId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
+        if (GivesBack(r, amounts))
+        {
+            long window = r.WindowStart.ToUnixTimeMilliseconds();
+            counters.Window(LimitScope.Key, r.KeyId, window).AddIfExists(0, -amounts.Unused);
+            counters.Window(LimitScope.Customer, r.CustomerId, window).AddIfExists(0, -amounts.Unused);
+        }
+
+        return true;
+    }
+
+    // The same in one statement (see LedgerSql.SettleAtOnce): on PostgreSQL every statement waits for a round trip.
+    private static bool SettleAtOnce(LedgerBatch batch, SettlementRequest request, string instanceId, Amounts amounts, long cost)
+    {
+        var r = request.Reservation;
+        long settled = Convert.ToInt64(batch.Command(
+            LedgerSql.SettleAtOnce,
+            ("@requestId", r.RequestId), ("@holder", r.InstanceId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model),
+            ("@prompt", amounts.Prompt), ("@completion", amounts.Completion), ("@priceVersion", r.PriceVersion), ("@cost", cost),
+            ("@started", r.StartedAt.ToUnixTimeMilliseconds()), ("@ended", amounts.Ended), ("@outcome", request.Outcome), ("@instance", instanceId),
+            ("@batch", r.BatchId), ("@period", r.PeriodStart.ToUnixTimeMilliseconds()), ("@reservedCost", r.ReservedMicroUsd),
+            ("@reservedTokens", amounts.ReservedTokens), ("@giveBack", GivesBack(r, amounts)), ("@window", r.WindowStart.ToUnixTimeMilliseconds()),
+            ("@unused", amounts.Unused)).ExecuteScalar(), CultureInfo.InvariantCulture);
+        return settled != 0;
+    }
+
+    /// <summary>What a settlement bills and moves: the tokens billed, those reserved, and the end time.</summary>
+    private readonly record struct Amounts(long Prompt, long Completion, long ReservedTokens, long Ended)
+    {
+        public long Tokens => Prompt + Completion;
+
+        public long Unused => ReservedTokens - Tokens;
     }
 
     /// <summary>The record a request id already has (with a batch line's stored output), or a "nothing billed" answer.</summary>

@@ -135,6 +135,37 @@ public abstract class MeteringTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_limit_set_between_requests_applies_to_the_next_one_and_its_refusal_leaves_the_windows_as_they_were()
+    {
+        // The ledger writer keeps limits and windows between transactions; a policy written by another connection
+        // must still apply from the next request on.
+        var key = await service.CreateKeyAsync("late-limit-co");
+        using var client = service.CreateClient(key.Key);
+        using (var first = await client.PostJsonAsync("/v1/completions", Completion(2)))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var before = await WindowsOf(key.Info.KeyId, "late-limit-co");
+        await service.Services.GetRequiredService<LimitPolicies>().SetAsync(LimitScope.Customer, "late-limit-co", 1, null, null, null, CancellationToken.None);
+        using var limited = await client.PostJsonAsync("/v1/completions", Completion(2));
+        var error = await limited.ReadErrorAsync(429);
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
+
+        // Refused by the customer's window after fitting the key's: neither window keeps anything of it.
+        Assert.Equal(before, await WindowsOf(key.Info.KeyId, "late-limit-co"));
+    }
+
+    private async Task<List<string>> WindowsOf(string keyId, string customerId)
+    {
+        await using var db = service.Database();
+        var windows = await db.Set<RateWindow>().AsNoTracking()
+            .Where(w => (w.Scope == LimitScope.Key && w.ScopeId == keyId) || (w.Scope == LimitScope.Customer && w.ScopeId == customerId))
+            .ToListAsync();
+        return windows.Select(w => $"{w.Scope} {w.WindowStart.ToUnixTimeMilliseconds()} {w.Requests} {w.Tokens}").Order(StringComparer.Ordinal).ToList();
+    }
+
+    [Fact]
     public async Task Tokens_per_minute_count_prompt_plus_max_tokens_and_refuse_what_does_not_fit()
     {
         var key = await service.CreateKeyAsync("tpm-co");

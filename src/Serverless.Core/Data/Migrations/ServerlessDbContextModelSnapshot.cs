@@ -643,8 +643,6 @@ namespace Serverless.Core.Data.Migrations
 
                     b.HasKey("RequestId");
 
-                    b.HasIndex("InstanceId");
-
                     b.ToTable("Reservations", (string)null);
                 });
 
@@ -699,14 +697,10 @@ namespace Serverless.Core.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("BatchId");
-
                     b.HasIndex("RequestId")
                         .IsUnique();
 
                     b.HasIndex("CustomerId", "EndedAt");
-
-                    b.HasIndex("KeyId", "EndedAt");
 
                     b.ToTable("UsageRecords", (string)null);
                 });

@@ -1,0 +1,127 @@
+namespace Serverless.Core.Metering;
+
+/// <summary>
+/// The rate windows and budgets a SQLite transaction touches: a row is read once (and kept by the writer for later
+/// transactions, see <see cref="LedgerBatchCache"/>), changed in memory by every command of the batch in turn and
+/// written once before the commit. A request used to update four of these rows with a conditional statement each;
+/// now the decisions are made in memory and a batch writes each row it changed once.
+/// Exact only because the transaction holds SQLite's write lock from its first statement (BEGIN IMMEDIATE): nothing
+/// else can change a row between its read and the commit. PostgreSQL, where other instances write concurrently,
+/// keeps the conditional statements of <see cref="LedgerSql"/>.
+/// </summary>
+internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
+{
+    private readonly Dictionary<(string Scope, string Id, long Start), Row> _windows = cache.Windows;
+    private readonly Dictionary<(string Scope, string Id, long Start), Row> _budgets = cache.Budgets;
+    private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changedWindows = cache.ChangedWindows;
+    private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changedBudgets = cache.ChangedBudgets;
+
+    /// <summary>A rate window row (Requests in <see cref="Row.A"/>, Tokens in <see cref="Row.B"/>), read on first use.</summary>
+    public Row Window(string scope, string id, long windowStart)
+    {
+        if (!_windows.TryGetValue((scope, id, windowStart), out var counter))
+        {
+            counter = new Row(_changedWindows, (scope, id, windowStart));
+            using var reader = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
+            if (reader.Read())
+            {
+                counter.Load(reader.GetInt64(0), reader.GetInt64(1), 0, 0);
+            }
+
+            _windows[(scope, id, windowStart)] = counter;
+        }
+
+        return counter;
+    }
+
+    /// <summary>A budget row (spent and reserved micro-USD in A and B, spent and reserved tokens in C and D), read on first use.</summary>
+    public Row Budget(string scope, string id, long periodStart)
+    {
+        if (!_budgets.TryGetValue((scope, id, periodStart), out var counter))
+        {
+            counter = new Row(_changedBudgets, (scope, id, periodStart));
+            using var reader = batch.Command(LedgerSql.ReadBudget, ("@scope", scope), ("@id", id), ("@period", periodStart)).ExecuteReader();
+            if (reader.Read())
+            {
+                counter.Load(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+            }
+
+            _budgets[(scope, id, periodStart)] = counter;
+        }
+
+        return counter;
+    }
+
+    /// <summary>Writes every row a command changed: once per row and transaction, however many requests changed it.</summary>
+    public void Flush()
+    {
+        foreach (var ((scope, id, start), row) in _changedWindows)
+        {
+            batch.Execute(LedgerSql.WriteWindow, ("@scope", scope), ("@id", id), ("@window", start), ("@requests", row.A), ("@tokens", row.B));
+            row.Changed = false;
+        }
+
+        foreach (var ((scope, id, start), row) in _changedBudgets)
+        {
+            batch.Execute(
+                LedgerSql.WriteBudget, ("@scope", scope), ("@id", id), ("@period", start),
+                ("@spentCost", row.A), ("@reservedCost", row.B), ("@spentTokens", row.C), ("@reservedTokens", row.D));
+            row.Changed = false;
+        }
+
+        _changedWindows.Clear();
+        _changedBudgets.Clear();
+    }
+
+    /// <summary>A row of counters as the transaction sees it; <see cref="Exists"/> false is a row nobody created yet (all zero).</summary>
+    internal sealed class Row
+    {
+        private readonly List<((string Scope, string Id, long Start) Key, Row Row)> _changed;
+        private readonly (string Scope, string Id, long Start) _key;
+
+        public Row(List<((string Scope, string Id, long Start) Key, Row Row)> changed, (string Scope, string Id, long Start) key)
+        {
+            _changed = changed;
+            _key = key;
+        }
+
+        public long A { get; private set; }
+
+        public long B { get; private set; }
+
+        public long C { get; private set; }
+
+        public long D { get; private set; }
+
+        public bool Exists { get; private set; }
+
+        public bool Changed { get; set; }
+
+        public void Load(long a, long b, long c, long d)
+        {
+            (A, B, C, D) = (a, b, c, d);
+            Exists = true;
+        }
+
+        /// <summary>Adds to the row, creating it if it does not exist (as an upsert would).</summary>
+        public void Add(long a, long b, long c = 0, long d = 0)
+        {
+            (A, B, C, D) = (A + a, B + b, C + c, D + d);
+            Exists = true;
+            if (!Changed)
+            {
+                Changed = true;
+                _changed.Add((_key, this));
+            }
+        }
+
+        /// <summary>Adds to the row only if it exists (as an UPDATE would).</summary>
+        public void AddIfExists(long a, long b, long c = 0, long d = 0)
+        {
+            if (Exists)
+            {
+                Add(a, b, c, d);
+            }
+        }
+    }
+}
