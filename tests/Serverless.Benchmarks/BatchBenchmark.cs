@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>
@@ -286,25 +288,6 @@ internal static class BatchBenchmark
         if (value is int v)
         {
             settings[key] = v.ToString(CultureInfo.InvariantCulture);
-        }
-    }
-
-    private static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Serverless.Core.Jobs;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>What the batch mode measured: a readable table, then one JSON object as the last line.</summary>
@@ -162,8 +164,6 @@ internal sealed class BatchReport
             : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
             : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
-
-    private static void Line(StringBuilder text, FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 

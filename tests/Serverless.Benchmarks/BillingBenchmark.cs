@@ -1,6 +1,8 @@
 using System.Globalization;
 using Serverless.Testing.Stripe;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>
@@ -62,25 +64,6 @@ internal static class BillingBenchmark
         if (!condition)
         {
             throw new InvalidOperationException("Billing check failed: " + failure);
-        }
-    }
-
-    private static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>What the billing mode measured: a readable table, then one JSON object as the last line.</summary>
@@ -112,8 +114,6 @@ internal sealed class BillingReport(BenchmarkArguments arguments)
 
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
-
-    private static void Line(StringBuilder text, FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 

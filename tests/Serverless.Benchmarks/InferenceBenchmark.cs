@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>
@@ -164,24 +166,5 @@ internal static class InferenceBenchmark
         var streamed = await client.StreamAsync(arguments.Prompt, arguments.MaxTokens, cancellationToken);
         check.Verify("cold start", streamed.Run);
         return new ColdStart(service.Startup, streamed.Run.FirstToken, streamed.ModelLoadMilliseconds, streamed.Run.Elapsed);
-    }
-
-    private static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>What the inference mode measured: a readable table, then one JSON object as the last line.</summary>
@@ -225,8 +227,6 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     private static double CpuMs(List<GenerationRun> runs) => runs.Average(r => r.Cpu.TotalMilliseconds);
 
     private static double ServerCpuMs(List<GenerationRun> runs) => runs.Average(r => r.ServerCpu.TotalMilliseconds);
-
-    private static void Line(StringBuilder text, FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Npgsql;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>
@@ -94,25 +96,6 @@ internal static class LedgerBenchmark
         if (!condition)
         {
             throw new InvalidOperationException("Ledger check failed: " + failure);
-        }
-    }
-
-    private static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }

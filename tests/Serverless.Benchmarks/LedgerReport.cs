@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>What the ledger mode measured: a readable table, then one JSON object as the last line.</summary>
@@ -147,8 +149,6 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)].TotalMicroseconds;
     }
-
-    private static void Line(StringBuilder text, FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 

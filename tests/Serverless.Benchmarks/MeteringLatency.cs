@@ -1,5 +1,7 @@
 using System.Globalization;
 
+using static Serverless.Benchmarks.BenchmarkOutput;
+
 namespace Serverless.Benchmarks;
 
 /// <summary>
@@ -91,8 +93,6 @@ internal static class MeteringLatency
         Directory.CreateDirectory(folder);
         return folder;
     }
-
-    private static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
 }
 
 /// <summary>Per-request latencies at one client: metered and unmetered requests as the client saw them, and the metered ones' ledger wait.</summary>
