@@ -223,6 +223,7 @@ public sealed partial class CompletionService(
             PromptTokens = promptTokens,
             MaxTokens = maxTokens,
             Idempotency = idempotency,
+            SyncedBySettlement = !request.Stream,
         });
         var waited = Stopwatch.GetElapsedTime(admitting);
         if (admission.RateLimits is { } limits)

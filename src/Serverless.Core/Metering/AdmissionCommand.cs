@@ -25,6 +25,8 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Tokens)? _windowsToTake;
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Cost, long Tokens)? _budgetsToReserve;
 
+    public override bool NeedsSync => !request.SyncedBySettlement;
+
     public override void Execute(LedgerBatch batch)
     {
         _windowsToTake = null;

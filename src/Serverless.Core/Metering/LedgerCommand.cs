@@ -12,6 +12,12 @@ namespace Serverless.Core.Metering;
 /// </summary>
 internal abstract class LedgerCommand
 {
+    /// <summary>
+    /// Whether the transaction carrying this command must be fsynced before it completes (SQLite synchronous=FULL).
+    /// Only a command whose effect nobody sees before a later synced commit may say no.
+    /// </summary>
+    public virtual bool NeedsSync => true;
+
     public abstract void Execute(LedgerBatch batch);
 
     public abstract void Complete();

@@ -56,6 +56,11 @@ internal static class LedgerSql
     // SQLite: changes whenever another connection commits to the database (never for this connection's own commits).
     public const string DataVersion = "PRAGMA data_version";
 
+    // SQLite: whether the next commit is fsynced (see LedgerWriter.SetSync). NORMAL in WAL mode still syncs at checkpoints.
+    public const string SynchronousFull = "PRAGMA synchronous = FULL";
+
+    public const string SynchronousNormal = "PRAGMA synchronous = NORMAL";
+
     // SQLite's per-batch counters (LedgerCounters): a row read once, then written once with what the batch made of it.
     public const string WriteWindow = """
         INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens") VALUES (@scope, @id, @window, @requests, @tokens)
