@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Serverless.Core.Jobs;
@@ -14,7 +13,6 @@ internal sealed class BatchReport
     public const double OverheadRatioTarget = 1.25;
 
     // As for the other modes: before the run the load is other work's; the run itself adds about 2-4.
-    private const double BusyAtStart = 1.0;
     private const double BusyAtEnd = 5.0;
 
     private readonly BenchmarkArguments _arguments;
@@ -69,11 +67,7 @@ internal sealed class BatchReport
     public string Table()
     {
         var text = new StringBuilder();
-        Line(text, $"Batch benchmark: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; load average {LoadAverage.Start:0.00} at start, {LoadAverage.End:0.00} at end");
-        if (LoadAverage.Start > BusyAtStart || LoadAverage.End > BusyAtEnd)
-        {
-            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, the batch/direct ratio of a round less so");
-        }
+        Header(text, "Batch benchmark", LoadAverage, BusyAtEnd, "the batch/direct ratio of a round");
 
         Line(text, $"work: {_arguments.BatchLines} lines of {BatchBenchmark.Endpoint} on the demo model, max_tokens {_arguments.MaxTokens}, temperature 0; every batch line checked against the raw loop's text for its prompt");
         Line(text, $"service: Batch:ChunkSize {ChunkSize}, Batch:MaxParallelChunks {ParallelChunks}, Batch:MaxConcurrentLines {ConcurrentLines}, LocalDurableTask:MaxQueuePollingInterval {PollInterval.TotalMilliseconds:0} ms{Extra()}");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Serverless.Benchmarks;
@@ -13,6 +14,25 @@ internal static class BenchmarkOutput
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(line);
         text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
+    }
+
+    // A load average above this at the start means something else was running when the benchmark began.
+    private const double BusyAtStart = 1.0;
+
+    /// <summary>The table's first line: the mode, the machine and the load average around the run, and a warning if it was busy.</summary>
+    public static void Header(StringBuilder text, string title, (double Start, double End) load, double busyAtEnd, string steadier)
+    {
+        Line(text, $"{title}: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; load average {load.Start:0.00} at start, {load.End:0.00} at end");
+        BusyWarning(text, load, busyAtEnd, steadier);
+    }
+
+    /// <summary>Warns when other work shared the machine; <paramref name="steadier"/> names the numbers that suffer least.</summary>
+    public static void BusyWarning(StringBuilder text, (double Start, double End) load, double busyAtEnd, string steadier)
+    {
+        if (load.Start > BusyAtStart || load.End > busyAtEnd)
+        {
+            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, {steadier} less so");
+        }
     }
 
     /// <summary>Removes a benchmark's temp folder; a leftover file (a process still closing) is not worth failing over.</summary>

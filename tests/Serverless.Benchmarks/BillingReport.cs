@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -13,7 +12,6 @@ internal sealed class BillingReport(BenchmarkArguments arguments)
     public const double RecordsPerSecondTarget = 10_000;
 
     // As for the other modes: before the run the load is other work's; the run itself adds about 1-2.
-    private const double BusyAtStart = 1.0;
     private const double BusyAtEnd = 3.0;
 
     public List<BillingRun> Runs { get; } = [];
@@ -36,11 +34,7 @@ internal sealed class BillingReport(BenchmarkArguments arguments)
     public string Table()
     {
         var text = new StringBuilder();
-        Line(text, $"Billing export benchmark: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; load average {LoadAverage.Start:0.00} at start, {LoadAverage.End:0.00} at end");
-        if (LoadAverage.Start > BusyAtStart || LoadAverage.End > BusyAtEnd)
-        {
-            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, cpu us/record less so");
-        }
+        Header(text, "Billing export benchmark", LoadAverage, BusyAtEnd, "cpu us/record");
 
         var seeded = Default.Seeded;
         Line(text, $"per run: a fresh SQLite ledger with {seeded.Records} settled usage records and their outbox rows, {seeded.Customers} customers, EndedAt over {seeded.Minutes} minutes (in time order) = {seeded.CustomerMeterMinutes} customer-meter-minutes, the fewest 1-minute buckets possible");

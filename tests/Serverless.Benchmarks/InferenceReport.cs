@@ -17,7 +17,6 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     public const double ScalingTarget = 1.5;
 
     // Before the run the load is other work's; by its end the benchmark itself has added 1-2 on a 2-core machine.
-    private const double BusyAtStart = 1.0;
     private const double BusyAtEnd = 3.0;
 
     public List<GenerationRun> Raw { get; } = [];
@@ -94,10 +93,7 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
         Line(text, $"Inference benchmark: model 'demo', {promptTokens} prompt tokens, {arguments.MaxTokens} completion tokens per request, greedy");
         Line(text, $"{Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; client GC {(GCSettings.IsServerGC ? "server" : "workstation")}");
         Line(text, $"{arguments.Runs} timed runs each, interleaved raw/service/stream after {arguments.Warmup} warmup rounds; load average {LoadAverage.Start:0.00} at start, {LoadAverage.End:0.00} at end");
-        if (LoadAverage.Start > BusyAtStart || LoadAverage.End > BusyAtEnd)
-        {
-            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, cpu ms/run less so");
-        }
+        BusyWarning(text, LoadAverage, BusyAtEnd, "cpu ms/run");
 
         foreach (var (key, value) in arguments.SessionOptions)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -14,7 +13,6 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
     public const double MeteringP99TargetUs = 1_000;
 
     // As for the inference mode: before the run the load is other work's; the run itself adds about 2.
-    private const double BusyAtStart = 1.0;
     private const double BusyAtEnd = 3.0;
 
     public List<DatabaseResult> Databases { get; } = [];
@@ -41,11 +39,7 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
     public string Table()
     {
         var text = new StringBuilder();
-        Line(text, $"Ledger benchmark: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInformation.OSDescription}; load average {LoadAverage.Start:0.00} at start, {LoadAverage.End:0.00} at end");
-        if (LoadAverage.Start > BusyAtStart || LoadAverage.End > BusyAtEnd)
-        {
-            Line(text, $"WARNING: other work shared the machine (load average); wall-time numbers are unreliable, cpu us/record less so");
-        }
+        Header(text, "Ledger benchmark", LoadAverage, BusyAtEnd, "cpu us/record");
 
         Line(text, $"disk: write 8 KiB + fsync in the benchmark folder, p50 {DiskSync.P50Us:0} us, p99 {DiskSync.P99Us:0} us (every commit pays one)");
         if (Databases.Count > 0)

@@ -123,14 +123,15 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private void ExecuteBatch(List<LedgerCommand> commands)
     {
         _connection ??= _connections.OpenForWriting();
-        if (_connection is SqliteConnection)
+        var sqlite = _connection as SqliteConnection;
+        if (sqlite is not null)
         {
-            SetSync(commands);
+            SetSync(sqlite, commands);
         }
 
         // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
         // in-memory counters (LedgerCounters) exact.
-        using var transaction = _connection is SqliteConnection sqlite ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
+        using var transaction = sqlite is not null ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
         var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
         KeepOrForgetCache(batch);
         foreach (var command in commands)
@@ -146,34 +147,14 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     // admission whose request answers only after its settlement committed is made durable by that settlement's fsync,
     // since the WAL is synced in order, so at one client a request pays one fsync instead of two. Switched only when
     // the batch differs from the last, between transactions.
-    private void SetSync(List<LedgerCommand> commands)
+    private void SetSync(SqliteConnection sqlite, List<LedgerCommand> commands)
     {
-        bool sync = false;
-        foreach (var command in commands)
+        bool sync = commands.Exists(static command => command.NeedsSync);
+        if (sync != _synced)
         {
-            if (command.NeedsSync)
-            {
-                sync = true;
-                break;
-            }
+            _statements!.Run(sqlite, sync ? LedgerSql.SynchronousFull : LedgerSql.SynchronousNormal, []);
+            _synced = sync;
         }
-
-        if (sync == _synced)
-        {
-            return;
-        }
-
-        string sql = sync ? LedgerSql.SynchronousFull : LedgerSql.SynchronousNormal;
-        if (!_prepared.TryGetValue(sql, out var pragma))
-        {
-            pragma = _connection!.CreateCommand();
-            pragma.CommandText = sql;
-            _prepared[sql] = pragma;
-        }
-
-        pragma.Transaction = null;
-        pragma.ExecuteNonQuery();
-        _synced = sync;
     }
 
     // What the writer remembers from earlier transactions holds only while no other connection has committed since
