@@ -4,8 +4,8 @@ namespace Serverless.Benchmarks;
 
 /// <summary>
 /// What one durable write costs on the disk the databases live on: write 8 KiB, then fsync (FileStream.Flush(true)),
-/// as a commit does. A metered request makes two commits, so at one client its ledger wait cannot be below two of
-/// these; and under load the disk's tail shows up in every commit.
+/// as a commit does, back to back. A metered whole response makes two commits and fsyncs one of them, so at one client
+/// its ledger wait cannot be below one of these; and under load the disk's tail shows up in every commit.
 /// </summary>
 internal static class DiskSync
 {
