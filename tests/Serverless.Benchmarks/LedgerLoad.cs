@@ -151,7 +151,7 @@ internal sealed class LedgerLoad : IAsyncDisposable
     // Exactly what CompletionService asks of the ledger for one completion.
     private async Task RequestAsync(string key, string customer)
     {
-        string requestId = Ids.New("req_");
+        string requestId = Ids.NewRequestId();
         var admission = await _metering.AdmitAsync(new AdmissionRequest
         {
             RequestId = requestId,

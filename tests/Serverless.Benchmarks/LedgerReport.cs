@@ -72,6 +72,7 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             Row(text, "request, metering on (client)", latency.On);
             Line(text, $"{"on - off, per quantile",-44} {Percentile(latency.On, 0.50) - Percentile(latency.Off, 0.50),9:0} {Percentile(latency.On, 0.90) - Percentile(latency.Off, 0.90),9:0} {Percentile(latency.On, 0.99) - Percentile(latency.Off, 0.99),9:0} {"",9}");
             Row(text, "ledger wait in the request (Server-Timing)", latency.Ledger);
+            Row(text, $"disk alone between rounds ({IdleFsyncProbe.Pages} pages + fsync)", latency.Disk);
             Line(text, $"metering p99 {MeteringP99Us:0} us   target <= {MeteringP99TargetUs:0}  {Verdict(MeteringP99Us <= MeteringP99TargetUs)}   (the ledger wait: admission + settlement commits, measured in the service)");
             text.AppendLine();
         }
@@ -110,6 +111,8 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             var latency = Latency;
             WriteNullable(json, "metering_p50_us", MeteringP50Us, 0);
             WriteNullable(json, "metering_p99_us", MeteringP99Us, 0);
+            WriteNullable(json, "idle_fsync_p50_us", latency is null ? null : Percentile(latency.Disk, 0.50), 0);
+            WriteNullable(json, "idle_fsync_p99_us", latency is null ? null : Percentile(latency.Disk, 0.99), 0);
             WriteNullable(json, "request_off_p50_us", latency is null ? null : Percentile(latency.Off, 0.50), 0);
             WriteNullable(json, "request_off_p99_us", latency is null ? null : Percentile(latency.Off, 0.99), 0);
             WriteNullable(json, "request_on_p50_us", latency is null ? null : Percentile(latency.On, 0.50), 0);

@@ -37,6 +37,7 @@ internal static class MeteringLatency
         using var offClient = new CompletionClient(offService.BaseAddress, offKey, DemoModelUpload.ModelId);
 
         var result = new MeteringLatencyResult(arguments.LatencyRequests);
+        using var probe = new IdleFsyncProbe(Path.Combine(root, "metered"));
         for (int i = 0; i < arguments.LatencyWarmup + arguments.LatencyRequests; i++)
         {
             if (i % 100 == 0)
@@ -45,6 +46,8 @@ internal static class MeteringLatency
                     ? string.Create(CultureInfo.InvariantCulture, $"metering latency warmup {i}/{arguments.LatencyWarmup}")
                     : string.Create(CultureInfo.InvariantCulture, $"metering latency {i - arguments.LatencyWarmup}/{arguments.LatencyRequests}"));
             }
+
+            var disk = probe.Measure();
 
             // Alternate which goes first, so neither always follows the other's (cache-warming or -evicting) request.
             bool onFirst = i % 2 == 0;
@@ -56,6 +59,7 @@ internal static class MeteringLatency
                 result.On.Add(metered.Elapsed);
                 result.Off.Add(unmetered.Elapsed);
                 result.Ledger.Add(metered.Ledger!.Value);
+                result.Disk.Add(disk);
             }
         }
 
@@ -103,4 +107,7 @@ internal sealed class MeteringLatencyResult(int requests)
     public List<TimeSpan> Off { get; } = new(requests);
 
     public List<TimeSpan> Ledger { get; } = new(requests);
+
+    /// <summary>The disk alone between the rounds (<see cref="IdleFsyncProbe"/>).</summary>
+    public List<TimeSpan> Disk { get; } = new(requests);
 }

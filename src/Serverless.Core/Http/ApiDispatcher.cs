@@ -18,7 +18,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
     {
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(http);
-        string requestId = Ids.New("req_");
+        string requestId = Ids.NewRequestId();
         http.Response.Headers[RequestIdHeader] = requestId;
         try
         {

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 
 namespace Serverless.Core.Metering;
 
@@ -43,6 +44,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>Transactions committed so far.</summary>
     public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>SQLite: what checkpoints the WAL beside this writer.</summary>
+    internal LedgerCheckpointer? Checkpointer => _checkpointer;
 
     /// <summary>Commands committed so far.</summary>
     public long CommandsCommitted => Interlocked.Read(ref _commands);
@@ -141,7 +145,15 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
         batch.Flush();
         transaction.Commit();
+        if (sqlite is not null)
+        {
+            _checkpointer?.Written(PagesWritten(sqlite));
+        }
     }
+
+    // The pages this connection has written to the WAL since the last call (SQLite counts them per connection).
+    private static long PagesWritten(SqliteConnection sqlite) =>
+        raw.sqlite3_db_status(sqlite.Handle, raw.SQLITE_DBSTATUS_CACHE_WRITE, out int pages, out _, 1) == raw.SQLITE_OK ? pages : 0;
 
     // Commits are fsynced (synchronous=FULL) unless no command in the batch needs it (LedgerCommand.NeedsSync): an
     // admission whose request answers only after its settlement committed is made durable by that settlement's fsync,
