@@ -94,53 +94,42 @@ internal sealed class BatchReport
         return text.ToString();
     }
 
-    public string Json()
+    public string Json() => JsonLine(_arguments.Mode, LoadAverage, json =>
     {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteNumber("lines", _arguments.BatchLines);
+        json.WriteNumber("max_tokens", _arguments.MaxTokens);
+        json.WriteNumber("rounds", Rounds.Count);
+        json.WriteNumber("chunk_size", ChunkSize);
+        json.WriteNumber("max_parallel_chunks", ParallelChunks);
+        json.WriteNumber("max_concurrent_lines", ConcurrentLines);
+        json.WriteNumber("queue_polling_interval_ms", PollInterval.TotalMilliseconds);
+        json.WriteNumber("batch_seconds", Round(BatchSeconds, 3));
+        json.WriteNumber("direct_seconds", Round(DirectSeconds, 3));
+        json.WriteNumber("overhead_ratio", Round(OverheadRatio, 3));
+        json.WriteNumber("cpu_ratio", Round(CpuRatio, 3));
+        json.WriteNumber("validate_ms", Median(Rounds.Select(r => (double)r.Phases.ValidationMs)));
+        json.WriteNumber("first_line_ms", Median(Rounds.Select(r => (double)r.Phases.FirstLineMs)));
+        json.WriteNumber("lines_seconds", Round(Median(Rounds.Select(r => r.Phases.LinesMs / 1000.0)), 3));
+        json.WriteNumber("tail_ms", Median(Rounds.Select(r => (double)r.Phases.TailMs)));
+        json.WriteNumber("finalize_ms", Median(Rounds.Select(r => (double)r.Phases.FinalizeMs)));
+        json.WriteNumber("batch_line_ms", Round(Median(Rounds.Select(r => r.Phases.MeanLineMs)), 1));
+        json.WriteNumber("direct_line_ms", Round(Median(Rounds.Select(r => r.Direct.MeanLineMs)), 1));
+        json.WriteNumber("direct_cpu_seconds", Round(Median(Rounds.Select(r => r.Direct.Cpu.Total.TotalSeconds)), 2));
+        json.WriteNumber("batch_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Total.TotalSeconds)), 2));
+        json.WriteNumber("batch_service_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Service.TotalSeconds)), 2));
+        json.WriteNumber("batch_azurite_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Azurite.TotalSeconds)), 2));
+        json.WriteNumber("slot_use", Round(Median(Rounds.Select(r => r.Phases.SlotUse(ConcurrentLines))), 3));
+        json.WriteStartArray("round_ratios");
+        foreach (var r in Rounds)
         {
-            json.WriteStartObject();
-            json.WriteString("mode", _arguments.Mode);
-            json.WriteNumber("load_average_start", Round(LoadAverage.Start, 2));
-            json.WriteNumber("load_average_end", Round(LoadAverage.End, 2));
-            json.WriteNumber("lines", _arguments.BatchLines);
-            json.WriteNumber("max_tokens", _arguments.MaxTokens);
-            json.WriteNumber("rounds", Rounds.Count);
-            json.WriteNumber("chunk_size", ChunkSize);
-            json.WriteNumber("max_parallel_chunks", ParallelChunks);
-            json.WriteNumber("max_concurrent_lines", ConcurrentLines);
-            json.WriteNumber("queue_polling_interval_ms", PollInterval.TotalMilliseconds);
-            json.WriteNumber("batch_seconds", Round(BatchSeconds, 3));
-            json.WriteNumber("direct_seconds", Round(DirectSeconds, 3));
-            json.WriteNumber("overhead_ratio", Round(OverheadRatio, 3));
-            json.WriteNumber("cpu_ratio", Round(CpuRatio, 3));
-            json.WriteNumber("validate_ms", Median(Rounds.Select(r => (double)r.Phases.ValidationMs)));
-            json.WriteNumber("first_line_ms", Median(Rounds.Select(r => (double)r.Phases.FirstLineMs)));
-            json.WriteNumber("lines_seconds", Round(Median(Rounds.Select(r => r.Phases.LinesMs / 1000.0)), 3));
-            json.WriteNumber("tail_ms", Median(Rounds.Select(r => (double)r.Phases.TailMs)));
-            json.WriteNumber("finalize_ms", Median(Rounds.Select(r => (double)r.Phases.FinalizeMs)));
-            json.WriteNumber("batch_line_ms", Round(Median(Rounds.Select(r => r.Phases.MeanLineMs)), 1));
-            json.WriteNumber("direct_line_ms", Round(Median(Rounds.Select(r => r.Direct.MeanLineMs)), 1));
-            json.WriteNumber("direct_cpu_seconds", Round(Median(Rounds.Select(r => r.Direct.Cpu.Total.TotalSeconds)), 2));
-            json.WriteNumber("batch_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Total.TotalSeconds)), 2));
-            json.WriteNumber("batch_service_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Service.TotalSeconds)), 2));
-            json.WriteNumber("batch_azurite_cpu_seconds", Round(Median(Rounds.Select(r => r.Batch.Cpu.Azurite.TotalSeconds)), 2));
-            json.WriteNumber("slot_use", Round(Median(Rounds.Select(r => r.Phases.SlotUse(ConcurrentLines))), 3));
-            json.WriteStartArray("round_ratios");
-            foreach (var r in Rounds)
-            {
-                json.WriteNumberValue(Round(r.Ratio, 3));
-            }
-
-            json.WriteEndArray();
-            json.WriteStartObject("targets_met");
-            json.WriteBoolean("overhead_ratio", OverheadRatio <= OverheadRatioTarget);
-            json.WriteEndObject();
-            json.WriteEndObject();
+            json.WriteNumberValue(Round(r.Ratio, 3));
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        json.WriteEndArray();
+        json.WriteStartObject("targets_met");
+        json.WriteBoolean("overhead_ratio", OverheadRatio <= OverheadRatioTarget);
+        json.WriteEndObject();
+    });
 
     private int Effective(string key, int fallback) =>
         Settings.TryGetValue(key, out string? value) ? int.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture) : fallback;
@@ -161,5 +150,4 @@ internal sealed class BatchReport
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 
-    private static double Round(double value, int digits) => Math.Round(value, digits, MidpointRounding.AwayFromZero);
 }

@@ -62,54 +62,42 @@ internal sealed class BillingReport(BenchmarkArguments arguments)
         return text.ToString();
     }
 
-    public string Json()
+    public string Json() => JsonLine(arguments.Mode, LoadAverage, json =>
     {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteNumber("records", Default.Seeded.Records);
+        json.WriteNumber("customers", Default.Seeded.Customers);
+        json.WriteNumber("minutes", Default.Seeded.Minutes);
+        json.WriteNumber("customer_meter_minutes", Default.Seeded.CustomerMeterMinutes);
+        json.WriteNumber("export_records_per_s", Round(Default.Export.RecordsPerSecond, 0));
+        json.WriteNumber("stripe_calls_per_10k_requests", Round(Default.Export.CallsPer10k, 1));
+        // Meter events follow buckets, not requests: these two are equal when every bucket became exactly one event.
+        json.WriteNumber("buckets", Default.Check.Buckets);
+        json.WriteNumber("buckets_per_10k_requests", Round(Default.Export.Records == 0 ? 0 : Default.Check.Buckets * 10_000.0 / Default.Export.Records, 1));
+        json.WriteNumber("meter_events_per_10k_requests", Round(Default.MeterEventsPer10k, 1));
+        foreach (var r in Runs)
         {
-            json.WriteStartObject();
-            json.WriteString("mode", arguments.Mode);
-            json.WriteNumber("load_average_start", Round(LoadAverage.Start, 2));
-            json.WriteNumber("load_average_end", Round(LoadAverage.End, 2));
-            json.WriteNumber("records", Default.Seeded.Records);
-            json.WriteNumber("customers", Default.Seeded.Customers);
-            json.WriteNumber("minutes", Default.Seeded.Minutes);
-            json.WriteNumber("customer_meter_minutes", Default.Seeded.CustomerMeterMinutes);
-            json.WriteNumber("export_records_per_s", Round(Default.Export.RecordsPerSecond, 0));
-            json.WriteNumber("stripe_calls_per_10k_requests", Round(Default.Export.CallsPer10k, 1));
-            // Meter events follow buckets, not requests: these two are equal when every bucket became exactly one event.
-            json.WriteNumber("buckets", Default.Check.Buckets);
-            json.WriteNumber("buckets_per_10k_requests", Round(Default.Export.Records == 0 ? 0 : Default.Check.Buckets * 10_000.0 / Default.Export.Records, 1));
-            json.WriteNumber("meter_events_per_10k_requests", Round(Default.MeterEventsPer10k, 1));
-            foreach (var r in Runs)
-            {
-                string prefix = r == Default ? "default" : "v1";
-                json.WriteString($"{prefix}_transport", r.Export.Transport);
-                json.WriteNumber($"{prefix}_records_per_s", Round(r.Export.RecordsPerSecond, 0));
-                json.WriteNumber($"{prefix}_seconds", Round(r.Export.Elapsed.TotalSeconds, 3));
-                json.WriteNumber($"{prefix}_passes", r.Export.Passes);
-                json.WriteNumber($"{prefix}_buckets", r.Check.Buckets);
-                json.WriteNumber($"{prefix}_meter_events", r.Check.EventsAccepted);
-                json.WriteNumber($"{prefix}_event_calls", r.Export.Calls.EventCalls);
-                json.WriteNumber($"{prefix}_session_calls", r.Export.Calls.MeterEventSession);
-                json.WriteNumber($"{prefix}_http_calls", r.Export.Calls.Total);
-                json.WriteNumber($"{prefix}_stripe_calls_per_10k_requests", Round(r.Export.CallsPer10k, 1));
-                json.WriteNumber($"{prefix}_meter_events_per_10k_requests", Round(r.MeterEventsPer10k, 1));
-                json.WriteNumber($"{prefix}_cpu_us_per_record", Round(r.Export.CpuUsPerRecord, 1));
-            }
-
-            json.WriteBoolean("totals_match_ledger", Runs.All(r => r.Check.Mismatches.Count == 0));
-            json.WriteStartObject("targets_met");
-            json.WriteBoolean("export_records_per_s", Default.Export.RecordsPerSecond >= RecordsPerSecondTarget);
-            json.WriteBoolean("meter_events_equal_buckets", EventsMatchBuckets);
-            json.WriteEndObject();
-            json.WriteEndObject();
+            string prefix = r == Default ? "default" : "v1";
+            json.WriteString($"{prefix}_transport", r.Export.Transport);
+            json.WriteNumber($"{prefix}_records_per_s", Round(r.Export.RecordsPerSecond, 0));
+            json.WriteNumber($"{prefix}_seconds", Round(r.Export.Elapsed.TotalSeconds, 3));
+            json.WriteNumber($"{prefix}_passes", r.Export.Passes);
+            json.WriteNumber($"{prefix}_buckets", r.Check.Buckets);
+            json.WriteNumber($"{prefix}_meter_events", r.Check.EventsAccepted);
+            json.WriteNumber($"{prefix}_event_calls", r.Export.Calls.EventCalls);
+            json.WriteNumber($"{prefix}_session_calls", r.Export.Calls.MeterEventSession);
+            json.WriteNumber($"{prefix}_http_calls", r.Export.Calls.Total);
+            json.WriteNumber($"{prefix}_stripe_calls_per_10k_requests", Round(r.Export.CallsPer10k, 1));
+            json.WriteNumber($"{prefix}_meter_events_per_10k_requests", Round(r.MeterEventsPer10k, 1));
+            json.WriteNumber($"{prefix}_cpu_us_per_record", Round(r.Export.CpuUsPerRecord, 1));
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        json.WriteBoolean("totals_match_ledger", Runs.All(r => r.Check.Mismatches.Count == 0));
+        json.WriteStartObject("targets_met");
+        json.WriteBoolean("export_records_per_s", Default.Export.RecordsPerSecond >= RecordsPerSecondTarget);
+        json.WriteBoolean("meter_events_equal_buckets", EventsMatchBuckets);
+        json.WriteEndObject();
+    });
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 
-    private static double Round(double value, int digits) => Math.Round(value, digits, MidpointRounding.AwayFromZero);
 }

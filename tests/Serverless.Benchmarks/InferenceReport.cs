@@ -145,69 +145,58 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
         return text.ToString();
     }
 
-    public string Json()
+    public string Json() => JsonLine(arguments.Mode, LoadAverage, json =>
     {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteString("model", "demo");
+        json.WriteNumber("prompt_tokens", promptTokens);
+        json.WriteNumber("max_tokens", arguments.MaxTokens);
+        json.WriteNumber("runs", arguments.Runs);
+        json.WriteNumber("raw_tps", Round(RawTps, 1));
+        json.WriteNumber("service_tps", Round(ServiceTps, 1));
+        json.WriteNumber("stream_tps", Round(StreamTps, 1));
+        json.WriteNumber("ratio", Round(Ratio, 3));
+        json.WriteNumber("stream_ratio", Round(StreamRatio, 3));
+        json.WriteNumber("raw_cpu_ms", Round(CpuMs(Raw), 2));
+        json.WriteNumber("service_cpu_ms", Round(CpuMs(Service), 2));
+        json.WriteNumber("service_server_cpu_ms", Round(ServerCpuMs(Service), 2));
+        json.WriteNumber("stream_cpu_ms", Round(CpuMs(Stream), 2));
+        json.WriteNumber("stream_server_cpu_ms", Round(ServerCpuMs(Stream), 2));
+        json.WriteNumber("stream_chunks", Median(Stream.Select(r => (double)r.Chunks)));
+        json.WriteNumber("stream_first_token_ms", Round(Median(Stream.Select(r => r.FirstToken.TotalMilliseconds)), 2));
+        json.WriteStartObject("concurrent_tps");
+        foreach (int level in Concurrency.Keys)
         {
-            json.WriteStartObject();
-            json.WriteString("mode", arguments.Mode);
-            json.WriteString("model", "demo");
-            json.WriteNumber("prompt_tokens", promptTokens);
-            json.WriteNumber("max_tokens", arguments.MaxTokens);
-            json.WriteNumber("runs", arguments.Runs);
-            json.WriteNumber("load_average_start", Round(LoadAverage.Start, 2));
-            json.WriteNumber("load_average_end", Round(LoadAverage.End, 2));
-            json.WriteNumber("raw_tps", Round(RawTps, 1));
-            json.WriteNumber("service_tps", Round(ServiceTps, 1));
-            json.WriteNumber("stream_tps", Round(StreamTps, 1));
-            json.WriteNumber("ratio", Round(Ratio, 3));
-            json.WriteNumber("stream_ratio", Round(StreamRatio, 3));
-            json.WriteNumber("raw_cpu_ms", Round(CpuMs(Raw), 2));
-            json.WriteNumber("service_cpu_ms", Round(CpuMs(Service), 2));
-            json.WriteNumber("service_server_cpu_ms", Round(ServerCpuMs(Service), 2));
-            json.WriteNumber("stream_cpu_ms", Round(CpuMs(Stream), 2));
-            json.WriteNumber("stream_server_cpu_ms", Round(ServerCpuMs(Stream), 2));
-            json.WriteNumber("stream_chunks", Median(Stream.Select(r => (double)r.Chunks)));
-            json.WriteNumber("stream_first_token_ms", Round(Median(Stream.Select(r => r.FirstToken.TotalMilliseconds)), 2));
-            json.WriteStartObject("concurrent_tps");
-            foreach (int level in Concurrency.Keys)
-            {
-                json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(ConcurrentTps(level), 1));
-            }
-
-            json.WriteEndObject();
-            json.WriteStartObject("raw_concurrent_tps");
-            foreach (int level in RawConcurrency.Keys)
-            {
-                json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(RawConcurrentTps(level), 1));
-            }
-
-            json.WriteEndObject();
-            json.WriteStartObject("concurrent_scaling");
-            foreach (int level in Concurrency.Keys)
-            {
-                json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(Scaling(level), 3));
-            }
-
-            json.WriteEndObject();
-            WriteNullable(json, "cold_start_ms", ColdStartMs, 0);
-            WriteNullable(json, "cold_model_load_ms", ModelLoadMs, 0);
-            WriteNullable(json, "cold_process_start_ms", ColdStarts.Count == 0 ? null : Median(ColdStarts.Select(c => c.ProcessStart.TotalMilliseconds)), 0);
-            json.WriteStartObject("targets_met");
-            json.WriteBoolean("ratio", Ratio >= RatioTarget);
-            json.WriteBoolean("stream_ratio", StreamRatio >= StreamRatioTarget);
-            if (Concurrency.ContainsKey(ScalingLevel))
-            {
-                json.WriteBoolean("concurrent_4_vs_1", Scaling(ScalingLevel) >= ScalingTarget);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
+            json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(ConcurrentTps(level), 1));
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        json.WriteEndObject();
+        json.WriteStartObject("raw_concurrent_tps");
+        foreach (int level in RawConcurrency.Keys)
+        {
+            json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(RawConcurrentTps(level), 1));
+        }
+
+        json.WriteEndObject();
+        json.WriteStartObject("concurrent_scaling");
+        foreach (int level in Concurrency.Keys)
+        {
+            json.WriteNumber(level.ToString(CultureInfo.InvariantCulture), Round(Scaling(level), 3));
+        }
+
+        json.WriteEndObject();
+        WriteNullable(json, "cold_start_ms", ColdStartMs, 0);
+        WriteNullable(json, "cold_model_load_ms", ModelLoadMs, 0);
+        WriteNullable(json, "cold_process_start_ms", ColdStarts.Count == 0 ? null : Median(ColdStarts.Select(c => c.ProcessStart.TotalMilliseconds)), 0);
+        json.WriteStartObject("targets_met");
+        json.WriteBoolean("ratio", Ratio >= RatioTarget);
+        json.WriteBoolean("stream_ratio", StreamRatio >= StreamRatioTarget);
+        if (Concurrency.ContainsKey(ScalingLevel))
+        {
+            json.WriteBoolean("concurrent_4_vs_1", Scaling(ScalingLevel) >= ScalingTarget);
+        }
+
+        json.WriteEndObject();
+    });
 
     private double? ModelLoadMs =>
         ColdStarts.Any(c => c.ModelLoadMilliseconds is not null)
@@ -238,7 +227,6 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
         return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
-    private static double Round(double value, int digits) => Math.Round(value, digits, MidpointRounding.AwayFromZero);
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value, int digits)
     {

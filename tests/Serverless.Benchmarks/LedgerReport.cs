@@ -80,62 +80,51 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
         return text.ToString();
     }
 
-    public string Json()
+    public string Json() => JsonLine(arguments.Mode, LoadAverage, json =>
     {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.WriteNumber("fsync_p50_us", Round(DiskSync.P50Us, 0));
+        json.WriteNumber("fsync_p99_us", Round(DiskSync.P99Us, 0));
+        json.WriteNumber("records", arguments.LedgerRecords);
+        json.WriteNumber("clients", arguments.LedgerClients);
+        json.WriteNumber("keys", arguments.LedgerKeys);
+        json.WriteNumber("customers", arguments.LedgerCustomers);
+        foreach (string name in new[] { "sqlite", "postgres" })
         {
-            json.WriteStartObject();
-            json.WriteString("mode", arguments.Mode);
-            json.WriteNumber("load_average_start", Round(LoadAverage.Start, 2));
-            json.WriteNumber("load_average_end", Round(LoadAverage.End, 2));
-            json.WriteNumber("fsync_p50_us", Round(DiskSync.P50Us, 0));
-            json.WriteNumber("fsync_p99_us", Round(DiskSync.P99Us, 0));
-            json.WriteNumber("records", arguments.LedgerRecords);
-            json.WriteNumber("clients", arguments.LedgerClients);
-            json.WriteNumber("keys", arguments.LedgerKeys);
-            json.WriteNumber("customers", arguments.LedgerCustomers);
-            foreach (string name in new[] { "sqlite", "postgres" })
-            {
-                var d = Databases.FirstOrDefault(d => d.Name == name);
-                WriteNullable(json, $"{name}_records_per_s", d?.Load.RecordsPerSecond, 0);
-                WriteNullable(json, $"{name}_commits", d?.Load.Commits, 0);
-                WriteNullable(json, $"{name}_ops_per_commit", d?.Load.CommandsPerCommit, 1);
-                WriteNullable(json, $"{name}_cpu_us_per_record", d?.Load.CpuUsPerRecord, 1);
-                WriteNullable(json, $"{name}_record_p50_ms", d?.Load.P50Us / 1000, 2);
-                WriteNullable(json, $"{name}_record_p99_ms", d?.Load.P99Us / 1000, 2);
-                WriteNullable(json, $"{name}_one_client_p50_us", d?.OneClient.P50Us, 0);
-                WriteNullable(json, $"{name}_one_client_p99_us", d?.OneClient.P99Us, 0);
-            }
-
-            var latency = Latency;
-            WriteNullable(json, "metering_p50_us", MeteringP50Us, 0);
-            WriteNullable(json, "metering_p99_us", MeteringP99Us, 0);
-            WriteNullable(json, "idle_fsync_p50_us", latency is null ? null : Percentile(latency.Disk, 0.50), 0);
-            WriteNullable(json, "idle_fsync_p99_us", latency is null ? null : Percentile(latency.Disk, 0.99), 0);
-            WriteNullable(json, "request_off_p50_us", latency is null ? null : Percentile(latency.Off, 0.50), 0);
-            WriteNullable(json, "request_off_p99_us", latency is null ? null : Percentile(latency.Off, 0.99), 0);
-            WriteNullable(json, "request_on_p50_us", latency is null ? null : Percentile(latency.On, 0.50), 0);
-            WriteNullable(json, "request_on_p99_us", latency is null ? null : Percentile(latency.On, 0.99), 0);
-            WriteNullable(json, "metering_delta_p50_us", latency is null ? null : Percentile(latency.On, 0.50) - Percentile(latency.Off, 0.50), 0);
-            WriteNullable(json, "metering_delta_p99_us", latency is null ? null : Percentile(latency.On, 0.99) - Percentile(latency.Off, 0.99), 0);
-            json.WriteStartObject("targets_met");
-            if (Databases.FirstOrDefault(d => d.Name == "sqlite") is { } sqlite)
-            {
-                json.WriteBoolean("sqlite_records_per_s", sqlite.Load.RecordsPerSecond >= SqliteRecordsTarget);
-            }
-
-            if (MeteringP99Us is double p99)
-            {
-                json.WriteBoolean("metering_p99", p99 <= MeteringP99TargetUs);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
+            var d = Databases.FirstOrDefault(d => d.Name == name);
+            WriteNullable(json, $"{name}_records_per_s", d?.Load.RecordsPerSecond, 0);
+            WriteNullable(json, $"{name}_commits", d?.Load.Commits, 0);
+            WriteNullable(json, $"{name}_ops_per_commit", d?.Load.CommandsPerCommit, 1);
+            WriteNullable(json, $"{name}_cpu_us_per_record", d?.Load.CpuUsPerRecord, 1);
+            WriteNullable(json, $"{name}_record_p50_ms", d?.Load.P50Us / 1000, 2);
+            WriteNullable(json, $"{name}_record_p99_ms", d?.Load.P99Us / 1000, 2);
+            WriteNullable(json, $"{name}_one_client_p50_us", d?.OneClient.P50Us, 0);
+            WriteNullable(json, $"{name}_one_client_p99_us", d?.OneClient.P99Us, 0);
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        var latency = Latency;
+        WriteNullable(json, "metering_p50_us", MeteringP50Us, 0);
+        WriteNullable(json, "metering_p99_us", MeteringP99Us, 0);
+        WriteNullable(json, "idle_fsync_p50_us", latency is null ? null : Percentile(latency.Disk, 0.50), 0);
+        WriteNullable(json, "idle_fsync_p99_us", latency is null ? null : Percentile(latency.Disk, 0.99), 0);
+        WriteNullable(json, "request_off_p50_us", latency is null ? null : Percentile(latency.Off, 0.50), 0);
+        WriteNullable(json, "request_off_p99_us", latency is null ? null : Percentile(latency.Off, 0.99), 0);
+        WriteNullable(json, "request_on_p50_us", latency is null ? null : Percentile(latency.On, 0.50), 0);
+        WriteNullable(json, "request_on_p99_us", latency is null ? null : Percentile(latency.On, 0.99), 0);
+        WriteNullable(json, "metering_delta_p50_us", latency is null ? null : Percentile(latency.On, 0.50) - Percentile(latency.Off, 0.50), 0);
+        WriteNullable(json, "metering_delta_p99_us", latency is null ? null : Percentile(latency.On, 0.99) - Percentile(latency.Off, 0.99), 0);
+        json.WriteStartObject("targets_met");
+        if (Databases.FirstOrDefault(d => d.Name == "sqlite") is { } sqlite)
+        {
+            json.WriteBoolean("sqlite_records_per_s", sqlite.Load.RecordsPerSecond >= SqliteRecordsTarget);
+        }
+
+        if (MeteringP99Us is double p99)
+        {
+            json.WriteBoolean("metering_p99", p99 <= MeteringP99TargetUs);
+        }
+
+        json.WriteEndObject();
+    });
 
     private static void Row(StringBuilder text, string name, List<TimeSpan> values) =>
         Line(text, $"{name,-44} {Percentile(values, 0.50),9:0} {Percentile(values, 0.90),9:0} {Percentile(values, 0.99),9:0} {values.Max().TotalMicroseconds,9:0}");
@@ -149,7 +138,6 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
 
-    private static double Round(double value, int digits) => Math.Round(value, digits, MidpointRounding.AwayFromZero);
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value, int digits)
     {
