@@ -26,7 +26,9 @@ fi
 
 HOST_DLL="$ROOT/src/Serverless.Local/bin/Release/net10.0/Serverless.Local.dll"
 say "building"
-dotnet build src/Serverless.Local -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+# Packages come from the committed lock files only (eng/restore.sh names any locked package no longer served).
+bash eng/restore.sh src/Serverless.Local >&2
+dotnet build src/Serverless.Local -c Release --no-restore -nologo -v quiet -clp:ErrorsOnly -p:RestoreLockedMode=true >&2
 
 # --- local secrets (generated once, kept in .local/, never committed) --------------------------
 secret() { # file

@@ -26,11 +26,22 @@ if [ -z "${SERVERLESS_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
     || { echo "Chromium is required (apt-get install -y chromium)" >&2; exit 1; }
 fi
 
-if ! dotnet build Serverless.sln -c Release -nologo -clp:ErrorsOnly; then
+# Packages come from the committed lock files only (eng/restore.sh); a locked package the registry no longer serves
+# stops here with one line naming it and the command that updates the locks.
+if ! bash eng/restore.sh; then
+  echo "restore failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+BUILD_LOG="$(mktemp "${TMPDIR:-/tmp}/serverless-build.XXXXXX.log")"
+# Locked mode also for the extension project the Functions SDK restores during the build.
+if ! dotnet build Serverless.sln -c Release --no-restore -nologo -clp:ErrorsOnly -p:RestoreLockedMode=true 2>&1 | tee "$BUILD_LOG"; then
+  bash eng/restore.sh --explain <"$BUILD_LOG"
   echo "build failed"
   echo "0 passed, 1 failed"
   exit 1
 fi
+rm -f "$BUILD_LOG"
 
 PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/serverless-pg.XXXXXX")"
 stop_postgres() { bash tests/Shared/postgres.sh stop "$PG_DIR"; }
