@@ -10,21 +10,21 @@ public sealed class AdminFunctions(ApiDispatcher api)
 {
     [Function("AdminCreateKey")]
     public Task<IActionResult> CreateKey(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/keys")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/keys")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminCreateKey, request);
 
     [Function("AdminListKeys")]
     public Task<IActionResult> ListKeys(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/keys")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/keys")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminListKeys, request);
 
     [Function("AdminRevokeKey")]
     public Task<IActionResult> RevokeKey(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "admin/keys/{id}")] HttpRequest request, string id) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/admin/keys/{id}")] HttpRequest request, string id) =>
         api.RunAsync(ApiRoutes.AdminRevokeKey, request, id);
 
     [Function("AdminModels")]
     public Task<IActionResult> Models(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/models")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/models")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminModels, request);
 }

@@ -16,37 +16,37 @@ public sealed class BillingFunctions(ApiDispatcher api, UsageExporter exporter, 
 
     [Function("AdminCustomer")]
     public Task<IActionResult> Customer(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/customers")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/customers")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminCustomer, request);
 
     [Function("AdminBillingStatus")]
     public Task<IActionResult> Status(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/billing/status")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/billing/status")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminBillingStatus, request);
 
     [Function("AdminDeadLetters")]
     public Task<IActionResult> DeadLetters(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/billing/dead-letters")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/billing/dead-letters")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminDeadLetters, request);
 
     [Function("AdminRetryDeadLetters")]
     public Task<IActionResult> RetryDeadLetters(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/billing/dead-letters/retry")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/billing/dead-letters/retry")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminRetryDeadLetters, request);
 
     [Function("AdminExport")]
     public Task<IActionResult> Export(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/billing/export")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/billing/export")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminExport, request);
 
     [Function("AdminReconcile")]
     public Task<IActionResult> Reconcile(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/billing/reconcile")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/billing/reconcile")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminReconcile, request);
 
     [Function("AdminMeterErrors")]
     public Task<IActionResult> MeterErrors(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/billing/errors")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/billing/errors")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminMeterErrors, request);
 
     /// <summary>One export pass a minute; a lease in the database keeps instances from exporting at once.</summary>

@@ -19,26 +19,26 @@ public sealed class MeteringFunctions(ApiDispatcher api)
 
     [Function("AdminUsage")]
     public Task<IActionResult> AdminUsage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/usage")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/usage")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminUsage, request);
 
     [Function("AdminSetPrice")]
     public Task<IActionResult> AdminSetPrice(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/prices")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/prices")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminSetPrice, request);
 
     [Function("AdminListPrices")]
     public Task<IActionResult> AdminListPrices(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/prices")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/prices")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminListPrices, request);
 
     [Function("AdminSetLimits")]
     public Task<IActionResult> AdminSetLimits(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/limits")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/limits")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminSetLimits, request);
 
     [Function("AdminGetLimits")]
     public Task<IActionResult> AdminGetLimits(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/limits")] HttpRequest request) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/limits")] HttpRequest request) =>
         api.RunAsync(ApiRoutes.AdminGetLimits, request);
 }

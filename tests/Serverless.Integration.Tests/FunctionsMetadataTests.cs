@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Serverless.Core.Http;
 using Serverless.Core.Jobs;
 using Serverless.Integration.Tests.Infrastructure;
@@ -34,6 +35,31 @@ public sealed class FunctionsMetadataTests
             Assert.Equal([route.Method], function.Methods);
             Assert.Equal("Anonymous", function.Auth);
         }
+    }
+
+    [Fact]
+    public void No_function_route_is_one_the_Functions_host_reserves_and_no_two_functions_share_a_route_and_method()
+    {
+        // The host refuses at startup ("conflicts with one or more built in routes") every function whose route, before
+        // routePrefix, starts with "admin" or "runtime" in any case: its own APIs live there. The function then 404s.
+        var routes = ReadMetadata().EnumerateArray()
+            .SelectMany(f => f.GetProperty("bindings").EnumerateArray()
+                .Where(b => b.GetProperty("type").GetString() == "httpTrigger")
+                .Select(b => (Name: f.GetProperty("name").GetString()!, Route: b.GetProperty("route").GetString()!, Methods: b.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToArray())))
+            .ToList();
+        Assert.NotEmpty(routes);
+
+        var reserved = routes.Where(r => r.Route.TrimStart('/').StartsWith("admin", StringComparison.OrdinalIgnoreCase)
+            || r.Route.TrimStart('/').StartsWith("runtime", StringComparison.OrdinalIgnoreCase));
+        Assert.Empty(reserved.Select(r => $"{r.Name}: {r.Route}"));
+
+        // Templates that differ only in a parameter's name ({id} and {fileId}) are the same route to the host.
+        var shared = routes
+            .SelectMany(r => r.Methods.Select(m => (r.Name, Key: $"{m} {Regex.Replace(r.Route.ToLowerInvariant(), @"\{[^}]*\}", "{}")}")))
+            .GroupBy(r => r.Key)
+            .Where(g => g.Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(r => r.Name))}");
+        Assert.Empty(shared);
     }
 
     [Fact]

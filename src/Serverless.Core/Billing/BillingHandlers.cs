@@ -4,7 +4,7 @@ using Serverless.Core.Http;
 
 namespace Serverless.Core.Billing;
 
-/// <summary>POST /admin/customers {"id","name","stripe_customer_id"?}: create the customer and its Stripe customer, or link an existing one.</summary>
+/// <summary>POST /v1/admin/customers {"id","name","stripe_customer_id"?}: create the customer and its Stripe customer, or link an existing one.</summary>
 public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory clients) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -35,7 +35,7 @@ public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory
     }
 }
 
-/// <summary>GET /admin/billing/status: meters, what is exported, pending and dead-lettered, the last reconciliation.</summary>
+/// <summary>GET /v1/admin/billing/status: meters, what is exported, pending and dead-lettered, the last reconciliation.</summary>
 public sealed class AdminBillingStatusHandler(BillingAdmin admin) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -45,7 +45,7 @@ public sealed class AdminBillingStatusHandler(BillingAdmin admin) : IApiHandler
     }
 }
 
-/// <summary>GET /admin/billing/dead-letters: buckets Stripe rejected permanently.</summary>
+/// <summary>GET /v1/admin/billing/dead-letters: buckets Stripe rejected permanently.</summary>
 public sealed class AdminDeadLettersHandler(BillingAdmin admin) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -56,7 +56,7 @@ public sealed class AdminDeadLettersHandler(BillingAdmin admin) : IApiHandler
     }
 }
 
-/// <summary>POST /admin/billing/dead-letters/retry {"ids"?: [..]}: put dead letters back in line (all when no ids).</summary>
+/// <summary>POST /v1/admin/billing/dead-letters/retry {"ids"?: [..]}: put dead letters back in line (all when no ids).</summary>
 public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -83,7 +83,7 @@ public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiH
     }
 }
 
-/// <summary>POST /admin/billing/export: run one export pass now.</summary>
+/// <summary>POST /v1/admin/billing/export: run one export pass now.</summary>
 public sealed class AdminExportHandler(UsageExporter exporter) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -94,7 +94,7 @@ public sealed class AdminExportHandler(UsageExporter exporter) : IApiHandler
     }
 }
 
-/// <summary>POST /admin/billing/reconcile {"start"?, "end"? (Unix seconds), "fix"?: bool}: compare ledger, exports and Stripe.</summary>
+/// <summary>POST /v1/admin/billing/reconcile {"start"?, "end"? (Unix seconds), "fix"?: bool}: compare ledger, exports and Stripe.</summary>
 public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFactory clients) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -130,7 +130,7 @@ public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFac
     }
 }
 
-/// <summary>GET /admin/billing/errors: meter error reports Stripe sent by webhook.</summary>
+/// <summary>GET /v1/admin/billing/errors: meter error reports Stripe sent by webhook.</summary>
 public sealed class AdminMeterErrorsHandler(BillingAdmin admin) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)

@@ -15,6 +15,7 @@ public static class BillingServiceCollectionExtensions
             .Validate(o => TimeSpan.FromDays(1).Ticks % o.BucketSize.Ticks == 0, "Stripe:BucketSize must divide a day (1m, 5m, 15m, 1h, ...), so buckets never straddle two days.")
             .Validate(o => Uri.TryCreate(o.ApiBase, UriKind.Absolute, out _) && Uri.TryCreate(o.MeterEventsBase, UriKind.Absolute, out _), "Stripe:ApiBase and Stripe:MeterEventsBase must be absolute URLs.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StripeOptions>, StripeSecretsValidator>();
         services.AddSingleton<StripeClientFactory>();
         services.AddSingleton<MeterEventSender>();
         services.AddSingleton<UsageExporter>();

@@ -219,7 +219,7 @@ public sealed partial class StripeWebhookHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Stripe webhook {Type} ({EventId}) processed")]
     private static partial void LogProcessed(ILogger logger, string type, string eventId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe reported meter event errors ({EventId}); see GET /admin/billing/errors")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe reported meter event errors ({EventId}); see GET /v1/admin/billing/errors")]
     private static partial void LogMeterError(ILogger logger, string eventId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe webhook {Type} for unknown Stripe customer {StripeCustomerId}")]

@@ -22,6 +22,14 @@ public sealed class DatabaseOptions
     public string ConnectionString { get; set; } = "Data Source=.local/serverless.db";
 
     /// <summary>
+    /// The folder a relative SQLite Data Source is resolved against. Unset: the root of the checkout the app runs
+    /// from (the nearest folder at or above the content root that holds Serverless.sln), so <c>./run.sh</c>, its admin
+    /// commands and <c>func start</c> (whose working directory is the build output) all use the checkout's
+    /// <c>.local/serverless.db</c>; outside a checkout (a deployed app), the content root.
+    /// </summary>
+    public string? Root { get; set; }
+
+    /// <summary>
     /// How long a SQLite connection waits for another writer's lock before failing with SQLITE_BUSY.
     /// Several host processes (serve + admin CLI) may share one file. Not used with PostgreSQL, whose
     /// writers wait on row locks anyway.

@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -32,7 +33,19 @@ public static class DatabaseServiceCollectionExtensions
 
         services.AddOptions<DatabaseOptions>()
             .Bind(configuration.GetSection(DatabaseOptions.SectionName))
+            .PostConfigure<IServiceProvider>((options, provider) =>
+            {
+                if (options.UsesSqlite)
+                {
+                    var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
+                    options.ConnectionString = SqliteDataSource.Resolve(options.ConnectionString, SqliteDataSource.RootFor(options.Root, contentRoot));
+                }
+            })
             .ValidateOnStart();
+
+        // EF Core logs every command at Information; under the Functions host (where host.json lets a function's
+        // Information through) that is a line per query. Commands that fail are still logged, at Warning and above.
+        services.AddLogging(logging => logging.AddFilter(DbLoggerCategory.Database.Command.Name, LogLevel.Warning));
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
 
         services.AddDbContextFactory<ServerlessDbContext>((provider, builder) =>

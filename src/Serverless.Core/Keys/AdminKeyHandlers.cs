@@ -4,7 +4,7 @@ using Serverless.Core.Http;
 
 namespace Serverless.Core.Keys;
 
-/// <summary>POST /admin/keys: issue a key; the response is the only place the full key ever appears.</summary>
+/// <summary>POST /v1/admin/keys: issue a key; the response is the only place the full key ever appears.</summary>
 public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
 {
     private const long MaxBodyBytes = 64 * 1024;
@@ -45,7 +45,7 @@ public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
     }
 }
 
-/// <summary>GET /admin/keys[?customer=acme]: keys, masked.</summary>
+/// <summary>GET /v1/admin/keys[?customer=acme]: keys, masked.</summary>
 public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -57,7 +57,7 @@ public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
     }
 }
 
-/// <summary>DELETE /admin/keys/{id}: revoke; the next request with that key on this instance gets 401.</summary>
+/// <summary>DELETE /v1/admin/keys/{id}: revoke; the next request with that key on this instance gets 401.</summary>
 public sealed class AdminRevokeKeyHandler(ApiKeyService keys) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)

@@ -7,9 +7,9 @@ internal sealed class AdminKeyOptionsValidator : IValidateOptions<AdminKeyOption
     public ValidateOptionsResult Validate(string? name, AdminKeyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (KeyVaultReference.IsUnresolved(options.Key))
+        if (SecretSetting.Problem("Admin:Key", options.Key) is { } problem)
         {
-            return ValidateOptionsResult.Fail(KeyVaultReference.Error("Admin:Key"));
+            return ValidateOptionsResult.Fail(problem);
         }
 
         return string.IsNullOrEmpty(options.Key) || options.Key.Length >= AdminKeyOptions.MinKeyLength

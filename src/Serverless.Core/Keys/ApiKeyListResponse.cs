@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Serverless.Core.Keys;
 
-/// <summary>Answer to <c>GET /admin/keys[?customer=acme]</c>, in OpenAI's list shape.</summary>
+/// <summary>Answer to <c>GET /v1/admin/keys[?customer=acme]</c>, in OpenAI's list shape.</summary>
 public sealed record ApiKeyListResponse([property: JsonPropertyName("data")] IReadOnlyList<ApiKeyResponse> Data)
 {
     [JsonPropertyName("object")]

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Serverless.Core.Keys;
 
-/// <summary>Body of <c>POST /admin/keys</c>.</summary>
+/// <summary>Body of <c>POST /v1/admin/keys</c>.</summary>
 /// <param name="Customer">Customer id, e.g. "acme"; created when new.</param>
 /// <param name="Models">Model ids the key may use; null or empty for every model.</param>
 /// <param name="ExpiresAt">Unix seconds; null for a key that does not expire.</param>

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Serverless.Core.Keys;
 
-/// <summary>Answer to <c>POST /admin/keys</c>: the only response that ever carries the full key.</summary>
+/// <summary>Answer to <c>POST /v1/admin/keys</c>: the only response that ever carries the full key.</summary>
 public sealed record CreateApiKeyResponse(
     [property: JsonPropertyName("key")] string Key,
     [property: JsonPropertyName("api_key")] ApiKeyResponse ApiKey)

@@ -14,9 +14,9 @@ internal sealed class KeyOptionsValidator : IValidateOptions<KeyOptions>
         {
             errors.Add("Keys:HashSecret is required (at least 32 bytes, e.g. from `openssl rand -base64 48`).");
         }
-        else if (KeyVaultReference.IsUnresolved(options.HashSecret))
+        else if (SecretSetting.Problem("Keys:HashSecret", options.HashSecret) is { } problem)
         {
-            errors.Add(KeyVaultReference.Error("Keys:HashSecret"));
+            errors.Add(problem);
         }
         else if (Encoding.UTF8.GetByteCount(options.HashSecret) < KeyOptions.MinHashSecretBytes)
         {

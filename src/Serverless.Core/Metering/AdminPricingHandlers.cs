@@ -4,7 +4,7 @@ using Serverless.Core.Http;
 
 namespace Serverless.Core.Metering;
 
-/// <summary>POST /admin/prices: add a price version for a model.</summary>
+/// <summary>POST /v1/admin/prices: add a price version for a model.</summary>
 public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -32,7 +32,7 @@ public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
     }
 }
 
-/// <summary>GET /admin/prices[?model=]: every price version.</summary>
+/// <summary>GET /v1/admin/prices[?model=]: every price version.</summary>
 public sealed class AdminListPricesHandler(PriceBook prices) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -44,7 +44,7 @@ public sealed class AdminListPricesHandler(PriceBook prices) : IApiHandler
     }
 }
 
-/// <summary>POST /admin/limits: set the rate limits and budgets of a key or customer (null = default rate / no budget).</summary>
+/// <summary>POST /v1/admin/limits: set the rate limits and budgets of a key or customer (null = default rate / no budget).</summary>
 public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)
@@ -73,7 +73,7 @@ public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
     internal static LimitPolicyObject ToObject(LimitPolicy p) => new(p.Scope, p.ScopeId, p.RequestsPerMinute, p.TokensPerMinute, p.SpendCapMicroUsd, p.TokenCap);
 }
 
-/// <summary>GET /admin/limits?scope=key|customer&amp;id=: the limits in force (nulls when none are set).</summary>
+/// <summary>GET /v1/admin/limits?scope=key|customer&amp;id=: the limits in force (nulls when none are set).</summary>
 public sealed class AdminGetLimitsHandler(LimitPolicies policies) : IApiHandler
 {
     public async Task HandleAsync(ApiCall call)

@@ -47,7 +47,7 @@ public sealed class ReceiptSecretHandler(UsageReceipts receipts) : IApiHandler
     }
 }
 
-/// <summary>GET /admin/usage?start=&amp;end=&amp;customer=&amp;format=json|csv&amp;limit=: every usage record in the range, streamed.</summary>
+/// <summary>GET /v1/admin/usage?start=&amp;end=&amp;customer=&amp;format=json|csv&amp;limit=: every usage record in the range, streamed.</summary>
 public sealed class AdminUsageExportHandler(UsageQueries queries, TimeProvider time) : IApiHandler
 {
     private static readonly string[] Columns =

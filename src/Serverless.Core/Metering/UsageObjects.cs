@@ -51,10 +51,10 @@ public sealed record PriceList(IReadOnlyList<PriceObject> Data)
     public string Object => "list";
 }
 
-/// <summary>Body of POST /admin/prices. Times are Unix seconds.</summary>
+/// <summary>Body of POST /v1/admin/prices. Times are Unix seconds.</summary>
 public sealed record SetPriceRequest(string? Model, long? InputMicroUsdPerMillion, long? OutputMicroUsdPerMillion, long? BatchDiscountBasisPoints, long? EffectiveFrom);
 
-/// <summary>Body of POST /admin/limits and its answer. Null fields: no budget, or the default rate.</summary>
+/// <summary>Body of POST /v1/admin/limits and its answer. Null fields: no budget, or the default rate.</summary>
 public sealed record LimitPolicyObject(string Scope, string Id, long? RequestsPerMinute, long? TokensPerMinute, long? SpendCapMicroUsd, long? TokenCap)
 {
     public string Object => "limits";

@@ -3,7 +3,7 @@ using Serverless.Core.Http;
 
 namespace Serverless.Core.Models;
 
-/// <summary>GET /admin/models: each configured model's state on this instance (loads, failures, last error).</summary>
+/// <summary>GET /v1/admin/models: each configured model's state on this instance (loads, failures, last error).</summary>
 public sealed class AdminModelsHandler(ModelRegistry registry) : IApiHandler
 {
     public Task HandleAsync(ApiCall call)

@@ -1,5 +1,10 @@
 using System.Reflection;
+using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Serverless.Core.Billing;
 using Serverless.Core.Dashboard;
 using Serverless.Core.Data;
@@ -93,8 +98,102 @@ public sealed class SampleSettingsTests
             bool secret = setting.Name.Contains("Secret", StringComparison.Ordinal) || setting.Name.EndsWith("__Key", StringComparison.Ordinal) || setting.Name.EndsWith("ApiKey", StringComparison.Ordinal);
             if (secret)
             {
-                Assert.StartsWith("<", setting.Value.GetString(), StringComparison.Ordinal);
+                // Empty (off until configured, like Stripe) or a placeholder the service refuses to start on.
+                var value = setting.Value.GetString()!;
+                Assert.True(value.Length == 0 || value.StartsWith('<'), $"{setting.Name} must be empty or a <placeholder>");
             }
         }
+    }
+
+    [Fact]
+    public void The_service_refuses_to_start_on_the_sample_settings_naming_each_placeholder_secret()
+    {
+        var errors = StartupErrors(SampleValues());
+
+        Assert.Contains("Keys:HashSecret holds a placeholder", errors, StringComparison.Ordinal);
+        Assert.Contains("Admin:Key holds a placeholder", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("Stripe", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("openssl", errors, StringComparison.Ordinal); // the placeholder text itself is never echoed
+    }
+
+    [Fact]
+    public void The_sample_settings_with_their_two_secrets_filled_in_start_with_stripe_off_and_the_checkout_database()
+    {
+        var settings = SampleValues();
+        settings["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        settings["Admin:Key"] = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+        // Under `func start` the worker runs in the build output folder inside the checkout.
+        var checkout = Directory.CreateTempSubdirectory("serverless-checkout-");
+        try
+        {
+            File.WriteAllText(Path.Combine(checkout.FullName, "Serverless.sln"), string.Empty);
+            var buildOutput = Directory.CreateDirectory(Path.Combine(checkout.FullName, "src", "Serverless.Functions", "bin", "output")).FullName;
+            var services = ValidateAtStart(settings, buildOutput);
+
+            Assert.False(services.GetRequiredService<IOptions<StripeOptions>>().Value.Enabled);
+            var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            Assert.Equal($"Data Source={Path.Combine(checkout.FullName, ".local", "serverless.db")}", database.ConnectionString);
+        }
+        finally
+        {
+            checkout.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("Stripe:ApiKey", "<Stripe secret API key, sk_test_... or sk_live_...>")]
+    [InlineData("Stripe:ApiKey", "sk_test_ 51Habc")]
+    [InlineData("Stripe:WebhookSecret", "<Stripe webhook signing secret, whsec_...>")]
+    public void A_placeholder_stripe_secret_stops_the_start_naming_the_setting(string setting, string value)
+    {
+        var settings = SampleValues();
+        settings["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        settings["Admin:Key"] = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        settings[setting] = value;
+
+        var errors = StartupErrors(settings);
+
+        Assert.Contains($"{setting} holds a placeholder", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk_test", errors, StringComparison.Ordinal);
+    }
+
+    private static DirectoryInfo SampleDirectory()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "local.settings.sample.json")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir;
+    }
+
+    /// <summary>The sample's values as configuration keys (<c>Keys__HashSecret</c> is <c>Keys:HashSecret</c>).</summary>
+    private static Dictionary<string, string?> SampleValues()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(SampleDirectory().FullName, "local.settings.sample.json")));
+        return doc.RootElement.GetProperty("Values").EnumerateObject()
+            .ToDictionary(p => p.Name.Replace("__", ":", StringComparison.Ordinal), p => (string?)p.Value.GetString());
+    }
+
+    /// <summary>Every message the start-up checks fail with (one exception per options type that failed).</summary>
+    private static string StartupErrors(Dictionary<string, string?> settings)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => ValidateAtStart(settings, Directory.GetCurrentDirectory()));
+        var errors = error is AggregateException aggregate ? aggregate.InnerExceptions : [error];
+        Assert.All(errors, e => Assert.IsType<OptionsValidationException>(e));
+        return string.Join("\n", errors.Select(e => e.Message));
+    }
+
+    /// <summary>Registers everything both hosts register and runs the checks a host runs before it serves.</summary>
+    private static IServiceProvider ValidateAtStart(Dictionary<string, string?> settings, string contentRoot)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = contentRoot });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddServerless();
+        var host = builder.Build();
+        host.Services.GetRequiredService<IStartupValidator>().Validate();
+        return host.Services;
     }
 }

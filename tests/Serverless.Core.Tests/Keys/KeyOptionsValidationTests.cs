@@ -50,6 +50,22 @@ public sealed class KeyOptionsValidationTests
         Assert.Contains($"{setting} holds an unresolved Key Vault reference", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Keys:HashSecret", "<at least 32 random bytes, e.g. the output of: openssl rand -base64 48>")]
+    [InlineData("Keys:HashSecret", "paste-the-output-of-openssl-rand-here please")]
+    [InlineData("Admin:Key", "<admin key, at least 32 characters, e.g. admin-$(openssl rand -hex 24)>")]
+    [InlineData("Admin:Key", "admin-0123456789abcdef0123456789abcdef\n")]
+    public void Start_fails_when_a_secret_is_a_placeholder_naming_the_setting_not_the_value(string setting, string value)
+    {
+        var settings = new Dictionary<string, string?> { ["Keys:HashSecret"] = KeyServices.DefaultSecret, [setting] = value.Replace("\\n", "\n", StringComparison.Ordinal) };
+
+        var error = Assert.Throws<OptionsValidationException>(() => Validate(settings));
+
+        Assert.Contains($"{setting} holds a placeholder", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("openssl", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("0123456789abcdef", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Defaults_plus_a_hash_secret_are_enough_to_start()
     {

@@ -128,7 +128,7 @@ public sealed class ExportTests(BillingFixture billing)
             Assert.StartsWith("400", dead.LastError, StringComparison.Ordinal);
 
             using var admin = billing.CreateClient(billing.AdminKey);
-            var listed = await (await admin.GetAsync("/admin/billing/dead-letters")).ReadJsonAsync();
+            var listed = await (await admin.GetAsync("/v1/admin/billing/dead-letters")).ReadJsonAsync();
             Assert.Contains(listed.GetProperty("data").EnumerateArray(), b => b.GetProperty("identifier").GetString() == dead.Identifier);
         }
         finally
@@ -137,7 +137,7 @@ public sealed class ExportTests(BillingFixture billing)
         }
 
         using (var admin = billing.CreateClient(billing.AdminKey))
-        using (var retry = await admin.PostJsonAsync("/admin/billing/dead-letters/retry", "{}"))
+        using (var retry = await admin.PostJsonAsync("/v1/admin/billing/dead-letters/retry", "{}"))
         {
             Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         }
@@ -261,7 +261,7 @@ public sealed class ExportTests(BillingFixture billing)
         Assert.Equal(20, billing.Stripe.TotalFor(customer.StripeCustomerId!, input));
 
         using var admin = billing.CreateClient(billing.AdminKey);
-        var status = await (await admin.GetAsync("/admin/billing/status")).ReadJsonAsync();
+        var status = await (await admin.GetAsync("/v1/admin/billing/status")).ReadJsonAsync();
         Assert.True(status.GetProperty("last_reconciliation_id").GetInt64() >= over.RunId);
     }
 }

@@ -127,7 +127,7 @@ public sealed class WebhookTests(BillingFixture billing)
         }
 
         using var admin = billing.CreateClient(billing.AdminKey);
-        var errors = await (await admin.GetAsync("/admin/billing/errors")).ReadJsonAsync();
+        var errors = await (await admin.GetAsync("/v1/admin/billing/errors")).ReadJsonAsync();
         Assert.Contains(errors.GetProperty("data").EnumerateArray(), e => e.GetProperty("meter_id").GetString() == meter.Id);
     }
 }

@@ -22,6 +22,8 @@ public sealed partial class FunctionAppSettingsTests(BicepTemplateFixture bicep)
         ["AzureWebJobsStorage"] = "AzureWebJobsStorage__accountName",
         // Models are reached by identity through ModelStorage__BlobServiceUri; the two settings exclude each other.
         ["ModelStorage__BlobConnectionString"] = "ModelStorage__BlobServiceUri",
+        // Relative SQLite paths only: the Function App's Database__ConnectionString is absolute (/tmp/serverless/...).
+        ["Database__Root"] = "(local only: the Function App's SQLite path is absolute)",
         // Only the admin CLI uploads models (from a workstation); the Function App never does.
         ["ModelStorage__UploadParallelism"] = "(admin CLI only)",
         // The local host's Durable Task backend; in Azure, host.json's extensions.durableTask configures Durable Functions.

@@ -26,7 +26,7 @@ public sealed class BillingDisabledTests(ServiceFixture service)
         Assert.False(await db.Set<ExportBucket>().AnyAsync());
 
         using var admin = service.CreateClient(service.AdminKey);
-        var status = await (await admin.GetAsync("/admin/billing/status")).ReadJsonAsync();
+        var status = await (await admin.GetAsync("/v1/admin/billing/status")).ReadJsonAsync();
         Assert.False(status.GetProperty("stripe_configured").GetBoolean());
         Assert.True(status.GetProperty("outbox_records").GetInt64() > 0);
 

@@ -151,7 +151,7 @@ public sealed class CompletionBehaviourTests(ServiceFixture service)
         }
 
         using (var admin = service.CreateClient(service.AdminKey))
-        using (var revoke = await admin.DeleteAsync($"/admin/keys/{created.Info.KeyId}"))
+        using (var revoke = await admin.DeleteAsync($"/v1/admin/keys/{created.Info.KeyId}"))
         {
             Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         }
@@ -164,18 +164,18 @@ public sealed class CompletionBehaviourTests(ServiceFixture service)
     public async Task Admin_routes_need_the_admin_key_and_create_keys_that_work()
     {
         using (var notAdmin = service.CreateClient())
-        using (var refused = await notAdmin.GetAsync("/admin/keys"))
+        using (var refused = await notAdmin.GetAsync("/v1/admin/keys"))
         {
             await refused.ReadErrorAsync(401);
         }
 
         using var admin = service.CreateClient(service.AdminKey);
-        using var created = await admin.PostJsonAsync("/admin/keys", """{"customer":"admin-made","name":"ci","models":["demo"]}""");
+        using var created = await admin.PostJsonAsync("/v1/admin/keys", """{"customer":"admin-made","name":"ci","models":["demo"]}""");
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = await created.ReadJsonAsync();
         string key = body.GetProperty("key").GetString()!;
 
-        using var list = await admin.GetAsync("/admin/keys?customer=admin-made");
+        using var list = await admin.GetAsync("/v1/admin/keys?customer=admin-made");
         string listed = await list.Content.ReadAsStringAsync();
         Assert.DoesNotContain(key, listed, StringComparison.Ordinal);
         Assert.Contains(body.GetProperty("api_key").GetProperty("id").GetString()!, listed, StringComparison.Ordinal);

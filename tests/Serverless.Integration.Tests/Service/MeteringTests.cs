@@ -275,8 +275,8 @@ public abstract class MeteringTests(ServiceFixture service)
     }
 
     [Theory]
-    [InlineData("/admin/usage?limit=-1", "limit")]
-    [InlineData("/admin/usage?format=xml", "format")]
+    [InlineData("/v1/admin/usage?limit=-1", "limit")]
+    [InlineData("/v1/admin/usage?format=xml", "format")]
     public async Task Bad_admin_export_queries_get_400(string url, string param)
     {
         using var admin = service.CreateClient(service.AdminKey);
@@ -291,7 +291,7 @@ public abstract class MeteringTests(ServiceFixture service)
     public async Task Bad_limits_get_400(string body)
     {
         using var admin = service.CreateClient(service.AdminKey);
-        using var response = await admin.PostJsonAsync("/admin/limits", body);
+        using var response = await admin.PostJsonAsync("/v1/admin/limits", body);
         await response.ReadErrorAsync(400);
     }
 
@@ -302,10 +302,10 @@ public abstract class MeteringTests(ServiceFixture service)
         using var made = await client.PostJsonAsync("/v1/completions", Completion(2));
         string requestId = RequestId(made);
         using var admin = service.CreateClient(service.AdminKey);
-        string csv = await admin.GetStringAsync("/admin/usage?format=csv");
+        string csv = await admin.GetStringAsync("/v1/admin/usage?format=csv");
         Assert.StartsWith("request_id,customer_id,key_id,model,prompt_tokens,completion_tokens", csv, StringComparison.Ordinal);
         Assert.Contains(requestId + ",acme,", csv, StringComparison.Ordinal);
-        var json = JsonDocument.Parse(await admin.GetStringAsync("/admin/usage?customer=acme")).RootElement;
+        var json = JsonDocument.Parse(await admin.GetStringAsync("/v1/admin/usage?customer=acme")).RootElement;
         Assert.Contains(json.GetProperty("data").EnumerateArray(), r => r.GetProperty("request_id").GetString() == requestId);
         Assert.All(json.GetProperty("data").EnumerateArray(), r => Assert.Equal("acme", r.GetProperty("customer_id").GetString()));
     }
@@ -319,7 +319,7 @@ public abstract class MeteringTests(ServiceFixture service)
         var old = await RecordOf(RequestId(before));
 
         using var admin = service.CreateClient(service.AdminKey);
-        using var set = await admin.PostJsonAsync("/admin/prices", """{"model":"local-demo","input_micro_usd_per_million":9000000,"output_micro_usd_per_million":27000000}""");
+        using var set = await admin.PostJsonAsync("/v1/admin/prices", """{"model":"local-demo","input_micro_usd_per_million":9000000,"output_micro_usd_per_million":27000000}""");
         Assert.Equal(HttpStatusCode.Created, set.StatusCode);
         long version = (await set.ReadJsonAsync()).GetProperty("version").GetInt64();
 

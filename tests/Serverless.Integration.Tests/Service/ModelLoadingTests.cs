@@ -18,7 +18,7 @@ public sealed class ModelLoadingTests(ServiceFixture service)
     private async Task<JsonElement> StatusOf(string model)
     {
         using var admin = service.CreateClient(service.AdminKey);
-        var list = await (await admin.GetAsync("/admin/models")).ReadJsonAsync();
+        var list = await (await admin.GetAsync("/v1/admin/models")).ReadJsonAsync();
         return list.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == model);
     }
 
