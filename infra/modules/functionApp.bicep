@@ -265,6 +265,11 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '00:00:30'
         }
         {
+          // 0: half the instance's cores tokenize prompts at once.
+          name: 'Inference__MaxConcurrentTokenizations'
+          value: '0'
+        }
+        {
           name: 'Inference__DefaultMaxTokens'
           value: '1024'
         }

@@ -8,4 +8,12 @@ public sealed record ApiCall(HttpContext Http, string RequestId, ApiCaller? Call
     public CancellationToken Aborted => Http.RequestAborted;
 
     public ApiCaller RequireCaller() => Caller ?? throw new InvalidOperationException("Route has no API key authentication.");
+
+    /// <summary>
+    /// Set once the request has been counted against its rate windows (by the ledger's admission). The dispatcher
+    /// counts a request that never got that far (refused as invalid, say), so every authenticated request counts.
+    /// </summary>
+    public bool CountedAgainstRate { get; private set; }
+
+    public void MarkCountedAgainstRate() => CountedAgainstRate = true;
 }

@@ -23,6 +23,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         try
         {
             ApiCaller? caller = null;
+            bool countAfter = false;
             switch (route.Auth)
             {
                 case ApiAuth.ApiKey:
@@ -32,6 +33,9 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                         metering.WriteRateLimitHeaders(http.Response, limits);
                     }
 
+                    // Generating routes are counted by their admission, with their tokens; one that ends before it
+                    // (invalid input, a prompt that cannot fit, an idempotent replay) is counted here afterwards.
+                    countAfter = !route.CountsRequest && metering.Enabled;
                     break;
                 case ApiAuth.Admin:
                     authenticator.RequireAdmin(http);
@@ -42,7 +46,27 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             }
 
             var handler = (IApiHandler)services.GetRequiredService(route.Handler);
-            await handler.HandleAsync(new ApiCall(http, requestId, caller, routeId));
+            var call = new ApiCall(http, requestId, caller, routeId);
+            try
+            {
+                await handler.HandleAsync(call);
+            }
+            catch (ApiException refused) when (countAfter && !call.CountedAgainstRate)
+            {
+                // Refusing costs the service too, so a refused request uses up the rate like any other; once the
+                // window is full, the answer is the rate limit, not another validation error.
+                if (await CountAfterAsync(caller!, requestId) is { } limited && refused.Status != StatusCodes.Status429TooManyRequests && refused.Status < 500)
+                {
+                    throw limited;
+                }
+
+                throw;
+            }
+
+            if (countAfter && !call.CountedAgainstRate)
+            {
+                await CountAfterAsync(caller!, requestId);
+            }
         }
         catch (ApiException ex)
         {
@@ -64,6 +88,26 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             await WriteErrorAsync(http, new ApiException(
                 StatusCodes.Status500InternalServerError, "server_error", null,
                 $"The server had an error while processing your request. Request id: {requestId}."));
+        }
+    }
+
+    // Counts a request its admission did not; the rate-limit refusal if the window was already full, else null.
+    // A ledger that cannot be written loses the count rather than the request's own answer.
+    private async Task<ApiException?> CountAfterAsync(ApiCaller caller, string requestId)
+    {
+        try
+        {
+            await metering.CountRequestAsync(caller, requestId);
+            return null;
+        }
+        catch (ApiException ex) when (ex.Status == StatusCodes.Status429TooManyRequests)
+        {
+            return ex;
+        }
+        catch (ApiException ex)
+        {
+            LogUncounted(logger, requestId, ex.Code ?? ex.Type);
+            return null;
         }
     }
 
@@ -89,6 +133,9 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Route} rejected with {Status} {Code} ({RequestId})")]
     private static partial void LogRejected(ILogger logger, string route, int status, string code, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{RequestId} was not counted against its rate limits: {Code}")]
+    private static partial void LogUncounted(ILogger logger, string requestId, string code);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Route}: client disconnected ({RequestId})")]
     private static partial void LogClientGone(ILogger logger, string route, string requestId);

@@ -16,7 +16,7 @@ public sealed record CompletionInvocation
 
     public required GenerationRequest Request { get; init; }
 
-    public required Func<LoadedModel, int[]> BuildPrompt { get; init; }
+    public required PromptText Prompt { get; init; }
 
     /// <summary>
     /// Turns the finished completion into what the ledger stores with its usage record, in the same transaction (a

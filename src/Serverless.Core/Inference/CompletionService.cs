@@ -24,6 +24,7 @@ namespace Serverless.Core.Inference;
 public sealed partial class CompletionService(
     ModelRegistry models,
     GenerationGate gate,
+    PromptGate promptGate,
     InferenceMetrics metrics,
     MeteringService metering,
     UsageReceipts receipts,
@@ -45,15 +46,15 @@ public sealed partial class CompletionService(
 
     public long MaxRequestBodyBytes => _options.MaxRequestBodyBytes;
 
-    public async Task RunAsync(ApiCall call, CompletionKind kind, GenerationRequest request, string bodyHash, Func<LoadedModel, int[]> buildPrompt)
+    public async Task RunAsync(ApiCall call, CompletionKind kind, GenerationRequest request, string bodyHash, PromptText promptText)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(buildPrompt);
+        ArgumentNullException.ThrowIfNull(promptText);
         var started = Stopwatch.GetTimestamp();
         var caller = call.RequireCaller();
         var idempotency = IdempotencyClaimOf(call, kind, bodyHash);
-        var (model, prompt, maxTokens) = await PrepareAsync(caller, request, buildPrompt, call.Aborted,
+        var (model, prompt, maxTokens) = await PrepareAsync(caller, request, promptText, background: false, call.Aborted,
             loadMs => call.Http.Response.Headers[ModelLoadHeader] = loadMs.ToString(CultureInfo.InvariantCulture));
 
         // The slot comes first: a reservation then always means "generating now", so a request queued for a
@@ -120,7 +121,7 @@ public sealed partial class CompletionService(
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var request = invocation.Request;
-        var (model, prompt, maxTokens) = await PrepareAsync(invocation.Caller, request, invocation.BuildPrompt, cancellationToken, null);
+        var (model, prompt, maxTokens) = await PrepareAsync(invocation.Caller, request, invocation.Prompt, background: true, cancellationToken, null);
 
         using var slot = await gate.EnterBackgroundAsync(cancellationToken);
         var admission = await metering.AdmitAsync(new AdmissionRequest
@@ -226,6 +227,12 @@ public sealed partial class CompletionService(
             SyncedBySettlement = !request.Stream,
         });
         var waited = Stopwatch.GetElapsedTime(admitting);
+        if (admission.Status is AdmissionStatus.Admitted or AdmissionStatus.RateLimited)
+        {
+            // Taken from the rate windows, or refused by them: either way the dispatcher need not count it again.
+            call.MarkCountedAgainstRate();
+        }
+
         if (admission.RateLimits is { } limits)
         {
             metering.WriteRateLimitHeaders(call.Http.Response, limits);
@@ -273,7 +280,7 @@ public sealed partial class CompletionService(
 
     // Everything before admission: the model exists and the key may use it, the model is loaded, the prompt fits.
     private async Task<(LoadedModel Model, int[] Prompt, int MaxTokens)> PrepareAsync(
-        ApiCaller caller, GenerationRequest request, Func<LoadedModel, int[]> buildPrompt, CancellationToken cancellationToken, Action<long>? loaded)
+        ApiCaller caller, GenerationRequest request, PromptText promptText, bool background, CancellationToken cancellationToken, Action<long>? loaded)
     {
         if (!models.Exists(request.Model))
         {
@@ -292,7 +299,14 @@ public sealed partial class CompletionService(
         }
 
         var model = acquisition.Model;
-        int[] prompt = buildPrompt(model);
+        if (promptText.Characters > model.MaxPromptCharacters)
+        {
+            throw ApiException.BadRequest(string.Create(CultureInfo.InvariantCulture,
+                $"This model's maximum context length is {model.ContextLength} tokens, which can hold at most {model.MaxPromptCharacters} characters of text; the prompt has {promptText.Characters}. Please reduce the prompt."),
+                promptText.Param, "context_length_exceeded");
+        }
+
+        int[] prompt = await promptGate.TokenizeAsync(promptText, model, background, cancellationToken);
         return (model, prompt, ResolveMaxTokens(model, prompt.Length, request.MaxTokens));
     }
 

@@ -10,6 +10,6 @@ public sealed class CompletionsHandler(CompletionService completions) : IApiHand
         ArgumentNullException.ThrowIfNull(call);
         using var body = await JsonBody.ReadWithHashAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
         var request = GenerationRequestParser.ParseCompletion(body.Root);
-        await completions.RunAsync(call, CompletionKind.Text, request.Options, body.Sha256, model => CompletionService.PromptTokens(model, request));
+        await completions.RunAsync(call, CompletionKind.Text, request.Options, body.Sha256, PromptText.Completion(request));
     }
 }

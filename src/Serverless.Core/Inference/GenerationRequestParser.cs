@@ -173,6 +173,8 @@ public static class GenerationRequestParser
             throw Unsupported("logit_bias", "'logit_bias' is not supported.");
         }
 
+        RejectConstrainedOutput(body);
+
         if (chat && (JsonFields.OptionalBool(body, "logprobs") == true || JsonFields.TryGet(body, "top_logprobs", out _)))
         {
             throw Unsupported("logprobs", "'logprobs' is not supported.");
@@ -316,6 +318,32 @@ public static class GenerationRequestParser
         }
 
         return text.ToString();
+    }
+
+    // A client asking for JSON must not believe it got constrained output: only plain text ("text", or no
+    // response_format) is served until structured outputs exist.
+    private static void RejectConstrainedOutput(JsonElement body)
+    {
+        if (!JsonFields.TryGet(body, "response_format", out var format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidType("response_format", "an object", JsonFields.Describe(format));
+        }
+
+        if (!JsonFields.TryGet(format, "type", out var type) || type.ValueKind != JsonValueKind.String)
+        {
+            throw ApiException.MissingParameter("response_format.type");
+        }
+
+        string kind = type.GetString()!;
+        if (kind != "text")
+        {
+            throw Unsupported("response_format", $"'response_format' of type '{kind}' is not supported: this service does not implement structured outputs yet; omit it or use {{\"type\":\"text\"}}.");
+        }
     }
 
     private static void RejectUnsupported(JsonElement body, string name, string feature)

@@ -19,6 +19,13 @@ public sealed class InferenceOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Prompts tokenized at once on this instance (0: half the cores, at least one). Long prompts cost seconds of CPU
+    /// to tokenize, outside the generation slots; this keeps a burst of them from taking every core.
+    /// </summary>
+    [Range(0, 1024)]
+    public int MaxConcurrentTokenizations { get; set; }
+
     /// <summary>Completion length when the request gives no max_tokens (capped by what the context leaves).</summary>
     [Range(1, 1_000_000)]
     public int DefaultMaxTokens { get; set; } = 1024;

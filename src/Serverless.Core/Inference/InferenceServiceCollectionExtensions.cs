@@ -14,6 +14,7 @@ public static class InferenceServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<GenerationGate>();
+        services.AddSingleton<PromptGate>();
         services.AddMetrics();
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<CompletionService>();

@@ -19,7 +19,12 @@ public sealed class LoadedModel : IDisposable
         EosTokenIds = eosTokenIds;
         ChatTemplate = chatTemplate;
         VocabSize = vocabSize;
+        _maxPromptCharacters = new Lazy<long>(() => LongestTokenText(Path.Combine(folder, "tokenizer.json")) is int longest
+            ? (long)contextLength * longest
+            : long.MaxValue);
     }
+
+    private readonly Lazy<long> _maxPromptCharacters;
 
     public string Id { get; }
 
@@ -37,6 +42,72 @@ public sealed class LoadedModel : IDisposable
     public string? ChatTemplate { get; }
 
     public int VocabSize { get; }
+
+    /// <summary>
+    /// More characters than this cannot fit the context whatever they say: the context length times the most
+    /// characters one token can stand for (<see cref="LongestTokenText"/>). Read from the tokenizer file on first use;
+    /// <see cref="long.MaxValue"/> when the file cannot tell.
+    /// </summary>
+    public long MaxPromptCharacters => _maxPromptCharacters.Value;
+
+    /// <summary>
+    /// The most characters of input one token can cover, by tokenizer.json: its longest vocabulary entry or added
+    /// token. Entries spell bytes (byte-level BPE), pieces (SentencePiece's ▁ for a space, &lt;0xNN&gt; for a byte) or
+    /// word parts (WordPiece's ##), never fewer characters than the input they match, so this never refuses a
+    /// prompt that fits. A normalizer may fold several input characters into one (composing a Hangul syllable from
+    /// three jamo), so with one the bound is four times as wide. Null when the file is missing or has no vocabulary.
+    /// </summary>
+    internal static int? LongestTokenText(string tokenizerJson)
+    {
+        if (!File.Exists(tokenizerJson))
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllBytes(tokenizerJson));
+        var root = document.RootElement;
+        int longest = 0;
+        if (root.TryGetProperty("model", out var tokenizerModel) && tokenizerModel.TryGetProperty("vocab", out var vocab))
+        {
+            if (vocab.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var entry in vocab.EnumerateObject())
+                {
+                    longest = Math.Max(longest, entry.Name.Length);
+                }
+            }
+            else if (vocab.ValueKind == JsonValueKind.Array)
+            {
+                // Unigram: [["piece", score], ...]
+                foreach (var entry in vocab.EnumerateArray())
+                {
+                    if (entry.ValueKind == JsonValueKind.Array && entry.GetArrayLength() > 0 && entry[0].ValueKind == JsonValueKind.String)
+                    {
+                        longest = Math.Max(longest, entry[0].GetString()!.Length);
+                    }
+                }
+            }
+        }
+
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var token in added.EnumerateArray())
+            {
+                if (token.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    longest = Math.Max(longest, content.GetString()!.Length);
+                }
+            }
+        }
+
+        if (longest == 0)
+        {
+            return null;
+        }
+
+        bool normalizes = root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind != JsonValueKind.Null;
+        return normalizes ? longest * 4 : longest;
+    }
 
     /// <summary>Loads a GenAI model folder (genai_config.json, model.onnx, tokenizer files) on the CPU.</summary>
     public static LoadedModel Load(string id, string folder)

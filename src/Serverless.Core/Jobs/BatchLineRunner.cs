@@ -79,7 +79,7 @@ public sealed partial class BatchLineRunner
 
     private async Task<BatchLineOutcome> RunOnceAsync(BatchJob job, ApiCaller caller, BatchInputLine line, CancellationToken cancellationToken)
     {
-        var (kind, request, buildPrompt) = Parse(job.Endpoint, line.Body);
+        var (kind, request, prompt) = Parse(job.Endpoint, line.Body);
         var result = await _completions.CompleteAsync(new CompletionInvocation
         {
             Caller = caller,
@@ -87,7 +87,7 @@ public sealed partial class BatchLineRunner
             BatchId = job.Id,
             Kind = kind,
             Request = request,
-            BuildPrompt = buildPrompt,
+            Prompt = prompt,
             ResultToStore = done => Encoding.UTF8.GetString(BatchLines.Response(job.Id, line.Index, line.CustomId, 200, done.Body)),
         }, cancellationToken);
 
@@ -104,18 +104,18 @@ public sealed partial class BatchLineRunner
         return BatchLineOutcome.Failed(line.Index, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, error));
     }
 
-    private static (CompletionKind Kind, GenerationRequest Request, Func<LoadedModel, int[]> BuildPrompt) Parse(string endpoint, JsonElement body)
+    private static (CompletionKind Kind, GenerationRequest Request, PromptText Prompt) Parse(string endpoint, JsonElement body)
     {
         if (endpoint == BatchEndpoints.ChatCompletions)
         {
             var chat = GenerationRequestParser.ParseChat(body);
             RejectStreaming(chat.Options);
-            return (CompletionKind.Chat, chat.Options, model => ChatPrompt.Build(model, chat.Messages));
+            return (CompletionKind.Chat, chat.Options, PromptText.Chat(chat.Messages));
         }
 
         var completion = GenerationRequestParser.ParseCompletion(body);
         RejectStreaming(completion.Options);
-        return (CompletionKind.Text, completion.Options, model => CompletionService.PromptTokens(model, completion));
+        return (CompletionKind.Text, completion.Options, PromptText.Completion(completion));
     }
 
     private static void RejectStreaming(GenerationRequest request)

@@ -69,6 +69,10 @@ public sealed class GenerationRequestParserTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}}""", "stream_options", "invalid_value")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages[0].content[0].type", "unsupported_parameter")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "tools", "unsupported_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"json"}],"response_format":{"type":"json_object"}}""", "response_format", "unsupported_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}""", "response_format", "unsupported_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"json"}""", "response_format", "invalid_type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}}""", "response_format.type", "missing_required_parameter")]
     public void Invalid_chat_requests_are_rejected_naming_the_parameter(string json, string param, string code)
     {
         var error = ChatError(json);
@@ -76,6 +80,15 @@ public sealed class GenerationRequestParserTests
         Assert.Equal("invalid_request_error", error.Type);
         Assert.Equal(param, error.Param);
         Assert.Equal(code, error.Code);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text"}}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":null}""")]
+    public void A_plain_text_response_format_is_accepted(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        Assert.Single(GenerationRequestParser.ParseChat(document.RootElement).Messages);
     }
 
     [Fact]
