@@ -36,6 +36,14 @@ internal static class LedgerSql
         WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
         """;
 
+    public const string PruneWindows = """
+        DELETE FROM "RateWindows" WHERE "WindowStart" < @before
+        """;
+
+    public const string PruneIdempotency = """
+        DELETE FROM "IdempotencyEntries" WHERE "CreatedAt" < @before
+        """;
+
     public const string DeleteWindow = """
         DELETE FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
         """;

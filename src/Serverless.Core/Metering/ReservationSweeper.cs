@@ -67,10 +67,31 @@ public sealed partial class ReservationSweeper(
         return count;
     }
 
+    /// <summary>
+    /// Deletes the ledger's rows that only grow otherwise: rate windows that ended longer ago than a reservation can
+    /// live (<see cref="MeteringOptions.OrphanReservationAfter"/>: no settlement can give tokens back to them any
+    /// more), and idempotency entries older than <see cref="MeteringOptions.IdempotencyWindow"/> (no retry is
+    /// replayed from them any more; kept at least as long as a reservation, so a request still running keeps its own).
+    /// </summary>
+    public async Task<(int RateWindows, int IdempotencyEntries)> PruneAsync()
+    {
+        var now = time.GetUtcNow();
+        var windowsBefore = MeteringClock.WindowStart(now - _options.OrphanReservationAfter);
+        var idempotencyBefore = now - (_options.IdempotencyWindow > _options.OrphanReservationAfter ? _options.IdempotencyWindow : _options.OrphanReservationAfter);
+        var pruned = await writer.SubmitAsync(new PruneCommand(windowsBefore, idempotencyBefore));
+        if (pruned.RateWindows + pruned.IdempotencyEntries > 0)
+        {
+            LogPruned(logger, pruned.RateWindows, pruned.IdempotencyEntries);
+        }
+
+        return (pruned.RateWindows, pruned.IdempotencyEntries);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var deferred = DrainDeferredAsync(stoppingToken);
         var lastHeartbeat = time.GetUtcNow();
+        var lastPrune = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -80,6 +101,12 @@ public sealed partial class ReservationSweeper(
                 {
                     await writer.SubmitAsync(new HeartbeatCommand(instance, time.GetUtcNow()));
                     lastHeartbeat = time.GetUtcNow();
+                }
+
+                if (time.GetUtcNow() - lastPrune >= PruneInterval)
+                {
+                    await PruneAsync();
+                    lastPrune = time.GetUtcNow();
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -99,6 +126,9 @@ public sealed partial class ReservationSweeper(
 
         await deferred;
     }
+
+    // Rows become prunable a minute at a time; sweeping more often would find nothing new.
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
@@ -158,6 +188,9 @@ public sealed partial class ReservationSweeper(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settled {Settled} of {Found} orphaned reservations as failed_after_start (prompt billed)")]
     private static partial void LogSwept(ILogger logger, int settled, int found);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {RateWindows} past rate windows and {IdempotencyEntries} expired idempotency entries")]
+    private static partial void LogPruned(ILogger logger, int rateWindows, int idempotencyEntries);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reservation sweep failed; retrying at the next interval")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -166,6 +166,42 @@ public abstract class MeteringTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task The_sweep_deletes_past_rate_windows_and_expired_idempotency_entries_and_keeps_live_ones()
+    {
+        var key = await service.CreateKeyAsync("prune-co");
+        using var client = service.CreateClient(key.Key);
+        using (var live = await client.PostJsonAsync("/v1/completions", Completion(2)))
+        {
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var options = service.Services.GetRequiredService<IOptions<MeteringOptions>>().Value;
+        await using (var db = service.Database())
+        {
+            var past = MeteringClock.WindowStart(now - options.OrphanReservationAfter - TimeSpan.FromMinutes(2));
+            db.Add(new RateWindow { Scope = LimitScope.Key, ScopeId = key.Info.KeyId, WindowStart = past, Requests = 3, Tokens = 30 });
+            db.Add(new RateWindow { Scope = LimitScope.Customer, ScopeId = "prune-co", WindowStart = past, Requests = 3, Tokens = 30 });
+            db.Add(new IdempotencyEntry { CustomerId = "prune-co", Key = "old", RequestHash = "h", RequestId = "req_old", Result = "{}", CreatedAt = now - options.IdempotencyWindow - TimeSpan.FromMinutes(5) });
+            db.Add(new IdempotencyEntry { CustomerId = "prune-co", Key = "recent", RequestHash = "h", RequestId = "req_recent", Result = "{}", CreatedAt = now - TimeSpan.FromMinutes(5) });
+            await db.SaveChangesAsync();
+        }
+
+        var pruned = await service.Services.GetRequiredService<ReservationSweeper>().PruneAsync();
+
+        Assert.True(pruned.RateWindows >= 2);
+        Assert.True(pruned.IdempotencyEntries >= 1);
+        await using (var db = service.Database())
+        {
+            var windows = await db.Set<RateWindow>().AsNoTracking().Where(w => w.ScopeId == key.Info.KeyId || w.ScopeId == "prune-co").ToListAsync();
+            Assert.Equal(2, windows.Count); // the live request's key and customer windows
+            Assert.All(windows, w => Assert.True(w.WindowStart > now - TimeSpan.FromMinutes(2)));
+            var entries = await db.Set<IdempotencyEntry>().AsNoTracking().Where(e => e.CustomerId == "prune-co").Select(e => e.Key).ToListAsync();
+            Assert.Equal(["recent"], entries);
+        }
+    }
+
+    [Fact]
     public async Task Tokens_per_minute_count_prompt_plus_max_tokens_and_refuse_what_does_not_fit()
     {
         var key = await service.CreateKeyAsync("tpm-co");
