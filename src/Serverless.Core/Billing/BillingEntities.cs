@@ -150,6 +150,9 @@ public sealed class BillingPeriod
     public string? HostedInvoiceUrl { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>When Stripe created the event this row was last set from: an older event is not applied over it.</summary>
+    public DateTimeOffset? EventCreated { get; set; }
 }
 
 /// <summary>The stored outcome of one reconciliation run, shown on the dashboard.</summary>

@@ -25,6 +25,7 @@ public sealed partial class StripeWebhookHandler(
     ILogger<StripeWebhookHandler> logger) : IApiHandler
 {
     private const long MaxBodyBytes = 1024 * 1024;
+    private const int MaxIdLength = 64;
 
     private static readonly HashSet<string> DisablingStatuses = new(StringComparer.Ordinal) { "canceled", "unpaid", "incomplete_expired", "paused" };
 
@@ -60,14 +61,29 @@ public sealed partial class StripeWebhookHandler(
             throw ApiException.BadRequest("The event is not JSON.", code: "invalid_json");
         }
 
-        string id = root.TryGetProperty("id", out var idElement) ? idElement.GetString() ?? string.Empty : string.Empty;
-        string type = root.TryGetProperty("type", out var typeElement) ? typeElement.GetString() ?? string.Empty : string.Empty;
-        if (id.Length == 0 || type.Length == 0)
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.BadRequest("The event has no id or type.", code: "invalid_event");
+            throw ApiException.BadRequest("The event is not a JSON object.", code: "invalid_event");
         }
 
-        bool processed = await ProcessOnceAsync(id, type, root, call.Aborted);
+        // Signed does not mean well formed: a field of the wrong type is the sender's error, never a 500.
+        string id = Text(root, "id") ?? string.Empty;
+        string type = Text(root, "type") ?? string.Empty;
+        if (id.Length == 0 || type.Length == 0)
+        {
+            throw ApiException.BadRequest("The event has no id or type (both strings).", code: "invalid_event");
+        }
+
+        if (id.Length > 255 || type.Length > 255)
+        {
+            throw ApiException.BadRequest("The event's id or type is too long.", code: "invalid_event");
+        }
+
+        // Stripe does not promise delivery in order: an event's creation time says which state is newer.
+        var created = root.TryGetProperty("created", out var createdElement) && createdElement.ValueKind == JsonValueKind.Number && createdElement.TryGetInt64(out long seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253402300799))
+            : (DateTimeOffset?)null;
+        bool processed = await ProcessOnceAsync(id, type, created, root, call.Aborted);
         call.Http.Response.ContentType = "application/json";
         await call.Http.Response.WriteAsync(processed ? "{\"received\":true}" : "{\"received\":true,\"duplicate\":true}", call.Aborted);
     }
@@ -96,7 +112,7 @@ public sealed partial class StripeWebhookHandler(
     }
 
     // The event id row and the event's effects commit together: a crash in between makes Stripe's retry do it all again.
-    private async Task<bool> ProcessOnceAsync(string id, string type, JsonElement root, CancellationToken cancellationToken)
+    private async Task<bool> ProcessOnceAsync(string id, string type, DateTimeOffset? created, JsonElement root, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         if (await db.Set<WebhookEvent>().AnyAsync(e => e.EventId == id, cancellationToken))
@@ -107,21 +123,21 @@ public sealed partial class StripeWebhookHandler(
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         db.Add(new WebhookEvent { EventId = id, Type = type, ReceivedAt = time.GetUtcNow() });
         (string CustomerId, bool Disabled)? keyChange = null;
-        var data = root.TryGetProperty("data", out var d) && d.TryGetProperty("object", out var o) ? o : default;
+        var data = root.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.Object && d.TryGetProperty("object", out var o) ? o : default;
         if (type.StartsWith("customer.subscription.", StringComparison.Ordinal) && data.ValueKind == JsonValueKind.Object)
         {
-            keyChange = await ApplySubscriptionAsync(db, type, data, cancellationToken);
+            keyChange = await ApplySubscriptionAsync(db, type, created, data, cancellationToken);
         }
         else if (type.StartsWith("invoice.", StringComparison.Ordinal) && data.ValueKind == JsonValueKind.Object)
         {
-            await ApplyInvoiceAsync(db, data, cancellationToken);
+            await ApplyInvoiceAsync(db, type, created, data, cancellationToken);
         }
         else if (type == "v1.billing.meter.error_report_triggered")
         {
             db.Add(new MeterErrorReport
             {
                 EventId = id,
-                MeterId = root.TryGetProperty("related_object", out var related) && related.TryGetProperty("id", out var meter) ? meter.GetString() : null,
+                MeterId = root.TryGetProperty("related_object", out var related) && related.ValueKind == JsonValueKind.Object ? Text(related, "id") : null,
                 Summary = Truncate(root.GetRawText()),
                 ReceivedAt = time.GetUtcNow(),
             });
@@ -159,10 +175,10 @@ public sealed partial class StripeWebhookHandler(
         return await db.Set<WebhookEvent>().AnyAsync(e => e.EventId == id, cancellationToken);
     }
 
-    private async Task<(string, bool)?> ApplySubscriptionAsync(ServerlessDbContext db, string type, JsonElement subscription, CancellationToken cancellationToken)
+    private async Task<(string, bool)?> ApplySubscriptionAsync(ServerlessDbContext db, string type, DateTimeOffset? created, JsonElement subscription, CancellationToken cancellationToken)
     {
-        string? stripeCustomer = subscription.TryGetProperty("customer", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        string status = subscription.TryGetProperty("status", out var s) ? s.GetString() ?? string.Empty : string.Empty;
+        string? stripeCustomer = Text(subscription, "customer");
+        string status = Text(subscription, "status") ?? string.Empty;
         var customer = stripeCustomer is null ? null : await db.Customers.SingleOrDefaultAsync(x => x.StripeCustomerId == stripeCustomer, cancellationToken);
         if (customer is null)
         {
@@ -170,17 +186,82 @@ public sealed partial class StripeWebhookHandler(
             return null;
         }
 
+        if (type == "customer.subscription.deleted" && status.Length == 0)
+        {
+            status = "canceled";
+        }
+
+        string? subscriptionId = Clip(Text(subscription, "id"), MaxIdLength);
+        if (status.Length > 32)
+        {
+            return null;
+        }
+
+        if (IsStale(created, SubscriptionRank(status), customer.SubscriptionEventCreated, SubscriptionRank(customer.SubscriptionStatus), sameObject: subscriptionId == customer.SubscriptionId))
+        {
+            LogStale(logger, type, customer.Id, status, customer.SubscriptionStatus ?? "(none)");
+            return null;
+        }
+
         bool disabled = type == "customer.subscription.deleted" || DisablingStatuses.Contains(status);
-        customer.SubscriptionStatus = type == "customer.subscription.deleted" && status.Length == 0 ? "canceled" : status;
+        customer.SubscriptionStatus = status;
+        customer.SubscriptionId = subscriptionId;
+        customer.SubscriptionEventCreated = created ?? customer.SubscriptionEventCreated;
         LogSubscription(logger, customer.Id, customer.SubscriptionStatus, disabled);
         return (customer.Id, disabled);
     }
 
-    private async Task ApplyInvoiceAsync(ServerlessDbContext db, JsonElement invoice, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether an event loses to the one already applied: it was created earlier, or at the same second with a state
+    /// that comes before the applied one (an "active" and a "canceled" of one second: canceled is the later state).
+    /// Another subscription's event (a new subscription after a cancellation) only needs to be no older.
+    /// </summary>
+    private static bool IsStale(DateTimeOffset? created, int rank, DateTimeOffset? applied, int appliedRank, bool sameObject)
     {
-        string? invoiceId = invoice.TryGetProperty("id", out var i) ? i.GetString() : null;
-        string? stripeCustomer = invoice.TryGetProperty("customer", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        if (invoiceId is null || stripeCustomer is null)
+        if (applied is not { } appliedAt)
+        {
+            return false;
+        }
+
+        if (created is not { } at)
+        {
+            // Without a creation time the event cannot be placed; the applied state, which has one, stands.
+            return true;
+        }
+
+        return at < appliedAt || (at == appliedAt && sameObject && rank < appliedRank);
+    }
+
+    // The order a subscription's states are reached in: a later state wins a tie of creation times.
+    private static int SubscriptionRank(string? status) => status switch
+    {
+        "incomplete" => 0,
+        "trialing" => 1,
+        "active" => 2,
+        "past_due" => 3,
+        "paused" => 4,
+        "unpaid" => 5,
+        "incomplete_expired" => 6,
+        "canceled" => 7,
+        _ => 0,
+    };
+
+    private static int InvoiceRank(string? status) => status switch
+    {
+        "draft" => 0,
+        "open" => 1,
+        "paid" or "void" or "uncollectible" => 2,
+        _ => 0,
+    };
+
+    private static string? Text(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private async Task ApplyInvoiceAsync(ServerlessDbContext db, string type, DateTimeOffset? created, JsonElement invoice, CancellationToken cancellationToken)
+    {
+        string? invoiceId = Text(invoice, "id");
+        string? stripeCustomer = Text(invoice, "customer");
+        if (invoiceId is null || stripeCustomer is null || invoiceId.Length > MaxIdLength)
         {
             return;
         }
@@ -192,8 +273,8 @@ public sealed partial class StripeWebhookHandler(
             return;
         }
 
-        long Long(string name) => invoice.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
-        string? Text(string name) => invoice.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        long Long(string name) => invoice.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long n) ? n : 0;
+        DateTimeOffset Time(string name) => DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(Long(name), 0, 253402300799));
         var period = await db.Set<BillingPeriod>().FindAsync([invoiceId], cancellationToken);
         if (period is null)
         {
@@ -201,15 +282,26 @@ public sealed partial class StripeWebhookHandler(
             db.Add(period);
         }
 
-        period.Status = Text("status") ?? period.Status;
-        period.PeriodStart = DateTimeOffset.FromUnixTimeSeconds(Long("period_start"));
-        period.PeriodEnd = DateTimeOffset.FromUnixTimeSeconds(Long("period_end"));
+        string? status = Clip(Text(invoice, "status"), 32);
+        if (IsStale(created, InvoiceRank(status), period.EventCreated, InvoiceRank(period.Status), sameObject: true))
+        {
+            LogStale(logger, type, customer.Id, status ?? "(none)", period.Status);
+            return;
+        }
+
+        period.Status = status ?? period.Status;
+        period.PeriodStart = Time("period_start");
+        period.PeriodEnd = Time("period_end");
         period.AmountDue = Long("amount_due");
         period.AmountPaid = Long("amount_paid");
-        period.Currency = Text("currency") ?? period.Currency;
-        period.HostedInvoiceUrl = Text("hosted_invoice_url") ?? period.HostedInvoiceUrl;
+        period.Currency = Clip(Text(invoice, "currency"), 8) ?? period.Currency;
+        period.HostedInvoiceUrl = Clip(Text(invoice, "hosted_invoice_url"), 1000) ?? period.HostedInvoiceUrl;
         period.UpdatedAt = time.GetUtcNow();
+        period.EventCreated = created ?? period.EventCreated;
     }
+
+    // A value longer than its column cannot be a real Stripe value; it is dropped rather than failing the event.
+    private static string? Clip(string? value, int max) => value is { Length: var length } && length <= max ? value : null;
 
     private static string Truncate(string text) => text.Length <= 8000 ? text : text[..8000];
 
@@ -224,6 +316,9 @@ public sealed partial class StripeWebhookHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe webhook {Type} for unknown Stripe customer {StripeCustomerId}")]
     private static partial void LogUnknownCustomer(ILogger logger, string type, string stripeCustomerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Type} for customer {CustomerId} ({Status}) is older than the state already applied ({Applied}); ignored")]
+    private static partial void LogStale(ILogger logger, string type, string customerId, string status, string applied);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Customer {CustomerId} subscription is {Status}; keys disabled: {Disabled}")]
     private static partial void LogSubscription(ILogger logger, string customerId, string status, bool disabled);

@@ -18,4 +18,10 @@ public sealed class Customer
 
     /// <summary>The latest Stripe subscription status seen in a webhook (active, past_due, canceled, …).</summary>
     public string? SubscriptionStatus { get; set; }
+
+    /// <summary>The subscription (sub_…) whose event set <see cref="SubscriptionStatus"/>.</summary>
+    public string? SubscriptionId { get; set; }
+
+    /// <summary>When Stripe created the event that set <see cref="SubscriptionStatus"/>: an older event is not applied over it.</summary>
+    public DateTimeOffset? SubscriptionEventCreated { get; set; }
 }

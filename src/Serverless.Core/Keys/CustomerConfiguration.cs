@@ -13,6 +13,7 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         builder.Property(c => c.Name).HasMaxLength(200);
         builder.Property(c => c.StripeCustomerId).HasMaxLength(64);
         builder.Property(c => c.SubscriptionStatus).HasMaxLength(32);
+        builder.Property(c => c.SubscriptionId).HasMaxLength(64);
         builder.HasIndex(c => c.StripeCustomerId).IsUnique();
     }
 }

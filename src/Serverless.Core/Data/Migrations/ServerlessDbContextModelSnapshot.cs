@@ -56,6 +56,8 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(64);
 
+                    b.Property<long?>("EventCreated");
+
                     b.Property<string>("HostedInvoiceUrl")
                         .HasMaxLength(1000);
 
@@ -446,6 +448,11 @@ namespace Serverless.Core.Data.Migrations
                         .HasMaxLength(200);
 
                     b.Property<string>("StripeCustomerId")
+                        .HasMaxLength(64);
+
+                    b.Property<long?>("SubscriptionEventCreated");
+
+                    b.Property<string>("SubscriptionId")
                         .HasMaxLength(64);
 
                     b.Property<string>("SubscriptionStatus")
