@@ -26,7 +26,11 @@ public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory
         }
         catch (ArgumentException ex)
         {
-            throw ApiException.InvalidValue(ex.ParamName == "existingStripeCustomerId" ? "stripe_customer_id" : "id", ex.Message);
+            throw ApiException.InvalidValue(ex.ParamName switch { "existingStripeCustomerId" => "stripe_customer_id", "name" => "name", _ => "id" }, ex.Message);
+        }
+        catch (StripeCustomerTakenException ex)
+        {
+            throw new ApiException(StatusCodes.Status409Conflict, "invalid_request_error", "stripe_customer_taken", ex.Message, "stripe_customer_id");
         }
 
         await call.Http.Response.WriteAsJsonAsync(
@@ -68,7 +72,7 @@ public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiH
             using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
             if (JsonFields.TryGet(body.RootElement, "ids", out var array))
             {
-                if (array.ValueKind != JsonValueKind.Array || array.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number))
+                if (array.ValueKind != JsonValueKind.Array || array.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out _)))
                 {
                     throw ApiException.InvalidType("ids", "an array of bucket ids", JsonFields.Describe(array));
                 }

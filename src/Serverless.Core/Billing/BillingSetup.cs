@@ -72,14 +72,24 @@ public sealed class BillingSetup(StripeClientFactory clients, IDbContextFactory<
         var customer = await db.Customers.SingleAsync(c => c.Id == customerId, cancellationToken);
         if (!string.IsNullOrWhiteSpace(name))
         {
+            if (name.Length > MaxNameLength)
+            {
+                throw new ArgumentException($"A customer name has at most {MaxNameLength} characters.", nameof(name));
+            }
+
             customer.Name = name;
         }
 
         if (existingStripeCustomerId is not null)
         {
-            if (!existingStripeCustomerId.StartsWith("cus_", StringComparison.Ordinal))
+            if (!existingStripeCustomerId.StartsWith("cus_", StringComparison.Ordinal) || existingStripeCustomerId.Length > MaxStripeIdLength)
             {
-                throw new ArgumentException("A Stripe customer id starts with 'cus_'.", nameof(existingStripeCustomerId));
+                throw new ArgumentException($"A Stripe customer id starts with 'cus_' and has at most {MaxStripeIdLength} characters.", nameof(existingStripeCustomerId));
+            }
+
+            if (await db.Customers.AnyAsync(c => c.StripeCustomerId == existingStripeCustomerId && c.Id != customerId, cancellationToken))
+            {
+                throw new StripeCustomerTakenException(existingStripeCustomerId);
             }
 
             customer.StripeCustomerId = existingStripeCustomerId;
@@ -94,7 +104,23 @@ public sealed class BillingSetup(StripeClientFactory clients, IDbContextFactory<
             customer.StripeCustomerId = created.Id;
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (existingStripeCustomerId is not null)
+        {
+            // Another customer linked the same Stripe customer at the same moment: the unique index decided.
+            throw new StripeCustomerTakenException(existingStripeCustomerId);
+        }
+
         return customer;
     }
+
+    private const int MaxNameLength = 200;
+    private const int MaxStripeIdLength = 64;
 }
+
+/// <summary>The Stripe customer is already linked to another of our customers; one Stripe customer pays for one of ours.</summary>
+public sealed class StripeCustomerTakenException(string stripeCustomerId)
+    : InvalidOperationException($"The Stripe customer '{stripeCustomerId}' is already linked to another customer.");

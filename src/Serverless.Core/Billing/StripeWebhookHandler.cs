@@ -61,6 +61,11 @@ public sealed partial class StripeWebhookHandler(
             throw ApiException.BadRequest("The event is not JSON.", code: "invalid_json");
         }
 
+        if (JsonText.FindInvalid(Encoding.UTF8.GetBytes(payload)) is { } invalid)
+        {
+            throw ApiException.BadRequest($"The event is not valid JSON text: {invalid}.", code: "invalid_json");
+        }
+
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw ApiException.BadRequest("The event is not a JSON object.", code: "invalid_event");

@@ -82,6 +82,14 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         {
             LogClientGone(logger, route.Name, requestId);
         }
+        catch (BadHttpRequestException ex)
+        {
+            // The body could not be read as HTTP (broken chunked encoding, slower than the server's minimum rate,
+            // larger than it allows): the client's fault, answered with the status the server chose for it.
+            var error = BodyReadFailed(ex);
+            LogRejected(logger, route.Name, error.Status, error.Code!, requestId);
+            await WriteErrorAsync(http, error);
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogFailed(logger, ex, route.Name, requestId);
@@ -90,6 +98,16 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                 $"The server had an error while processing your request. Request id: {requestId}."));
         }
     }
+
+    private static ApiException BodyReadFailed(BadHttpRequestException ex) => ex.StatusCode switch
+    {
+        StatusCodes.Status408RequestTimeout => new ApiException(ex.StatusCode, "invalid_request_error", "request_timeout",
+            "The request body arrived too slowly; send it at once and try again."),
+        StatusCodes.Status413PayloadTooLarge => new ApiException(ex.StatusCode, "invalid_request_error", "request_too_large",
+            "The request body is larger than this server accepts."),
+        _ => new ApiException(ex.StatusCode is >= 400 and < 500 ? ex.StatusCode : StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_request_body",
+            $"The request body could not be read: {ex.Message}"),
+    };
 
     // Counts a request its admission did not; the rate-limit refusal if the window was already full, else null.
     // A ledger that cannot be written loses the count rather than the request's own answer.

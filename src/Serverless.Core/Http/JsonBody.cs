@@ -55,6 +55,12 @@ public static class JsonBody
                 throw ApiException.BadRequest("The request body must be a JSON object.", code: "invalid_json");
             }
 
+            if (JsonText.FindInvalid(buffer.WrittenSpan) is { } invalid)
+            {
+                document.Dispose();
+                throw ApiException.BadRequest($"We could not parse the JSON body of your request: {invalid}.", code: "invalid_json");
+            }
+
             return new RequestJson(document, Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan)));
         }
         catch (JsonException ex)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Files;
+using Serverless.Core.Http;
 using Serverless.Core.Inference;
 
 namespace Serverless.Core.Jobs;
@@ -112,6 +113,11 @@ public sealed class BatchValidation(BatchStore batches, FileStore files, BatchWo
         catch (JsonException ex)
         {
             return new BatchError("invalid_json_line", $"The line is not valid JSON: {ex.Message}");
+        }
+
+        if (JsonText.FindInvalid(line.Bytes) is { } invalid)
+        {
+            return new BatchError("invalid_json_line", $"The line is not valid JSON: {invalid}.");
         }
 
         if (root.ValueKind != JsonValueKind.Object)

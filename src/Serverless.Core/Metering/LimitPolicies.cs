@@ -22,22 +22,39 @@ public sealed class LimitPolicies(IDbContextFactory<ServerlessDbContext> databas
             }
         }
 
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var policy = await db.Set<LimitPolicy>().FindAsync([scope, scopeId], cancellationToken);
-        if (policy is null)
+        if (scopeId.Length > MaxScopeIdLength)
         {
-            policy = new LimitPolicy { Scope = scope, ScopeId = scopeId };
-            db.Add(policy);
+            throw new ArgumentException($"The id has at most {MaxScopeIdLength} characters.", "id");
         }
 
-        policy.RequestsPerMinute = requestsPerMinute;
-        policy.TokensPerMinute = tokensPerMinute;
-        policy.SpendCapMicroUsd = spendCapMicroUsd;
-        policy.TokenCap = tokenCap;
-        policy.UpdatedAt = time.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
-        return policy;
+        // Two first writes of one policy race to insert it; the loser finds the row and updates it instead.
+        for (int attempt = 1; ; attempt++)
+        {
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            var policy = await db.Set<LimitPolicy>().FindAsync([scope, scopeId], cancellationToken);
+            if (policy is null)
+            {
+                policy = new LimitPolicy { Scope = scope, ScopeId = scopeId };
+                db.Add(policy);
+            }
+
+            policy.RequestsPerMinute = requestsPerMinute;
+            policy.TokensPerMinute = tokensPerMinute;
+            policy.SpendCapMicroUsd = spendCapMicroUsd;
+            policy.TokenCap = tokenCap;
+            policy.UpdatedAt = time.GetUtcNow();
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return policy;
+            }
+            catch (DbUpdateException) when (attempt < 3)
+            {
+            }
+        }
     }
+
+    private const int MaxScopeIdLength = 64;
 
     public async Task<LimitPolicy?> GetAsync(string scope, string scopeId, CancellationToken cancellationToken)
     {
