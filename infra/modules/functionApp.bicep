@@ -412,12 +412,33 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '104857600'
         }
         {
+          name: 'Files__MaxFilesPerCustomer'
+          value: '1000'
+        }
+        {
+          name: 'Files__MaxBytesPerCustomer'
+          value: '10737418240'
+        }
+        {
+          name: 'Files__DefaultExpiry'
+          value: '30.00:00:00'
+        }
+        // The local host's sweep interval; here the SweepExpiredFiles timer (every 10 minutes) runs the sweep.
+        {
+          name: 'Files__SweepInterval'
+          value: '00:10:00'
+        }
+        {
           name: 'Batch__CompletionWindow'
           value: '1.00:00:00'
         }
         {
           name: 'Batch__MaxLines'
           value: '50000'
+        }
+        {
+          name: 'Batch__MaxCustomIdLength'
+          value: '64'
         }
         {
           name: 'Batch__ChunkSize'

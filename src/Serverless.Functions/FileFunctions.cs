@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Serverless.Core.Files;
 using Serverless.Core.Http;
 
 namespace Serverless.Functions;
 
-/// <summary>The Files API (batch input and output files).</summary>
-public sealed class FileFunctions(ApiDispatcher api)
+/// <summary>The Files API (batch input and output files), and the sweep of expired files on a timer.</summary>
+public sealed class FileFunctions(ApiDispatcher api, FileSweeper sweeper)
 {
     [Function("UploadFile")]
     public Task<IActionResult> Upload(
@@ -32,4 +33,12 @@ public sealed class FileFunctions(ApiDispatcher api)
     public Task<IActionResult> Delete(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/files/{id}")] HttpRequest request, string id) =>
         api.RunAsync(ApiRoutes.DeleteFile, request, id);
+
+    /// <summary>Deletes expired files every ten minutes (they answer 404 from their expiry on; this frees the storage).</summary>
+    [Function("SweepExpiredFiles")]
+    public async Task SweepExpiredFiles([TimerTrigger("0 */10 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(timer);
+        await sweeper.SweepAsync(cancellationToken);
+    }
 }

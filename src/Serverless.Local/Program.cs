@@ -1,6 +1,7 @@
 using Serverless.Core;
 using Serverless.Core.Billing;
 using Serverless.Core.Data;
+using Serverless.Core.Files;
 using Serverless.Core.Http;
 using Serverless.Core.Jobs;
 using Serverless.Local;
@@ -16,6 +17,7 @@ builder.AddServerless();
 builder.AddLocalHost();
 builder.AddLocalBatchRuntime();
 builder.Services.AddBillingBackgroundService();
+builder.Services.AddFileSweeperBackgroundService();
 var app = builder.Build();
 await app.Services.MigrateDatabaseAsync();
 app.UseOpenAiErrorPages();

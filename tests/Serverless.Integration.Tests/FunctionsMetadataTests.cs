@@ -63,7 +63,7 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Functions_metadata_declares_the_billing_timers()
+    public void Functions_metadata_declares_the_billing_timers_and_the_expired_file_sweep()
     {
         var timers = ReadMetadata().EnumerateArray()
             .Select(f => (Name: f.GetProperty("name").GetString()!, Timer: f.GetProperty("bindings").EnumerateArray().FirstOrDefault(b => b.GetProperty("type").GetString() == "timerTrigger")))
@@ -71,6 +71,7 @@ public sealed class FunctionsMetadataTests
             .ToDictionary(f => f.Name, f => f.Timer.GetProperty("schedule").GetString());
         Assert.Equal("0 */1 * * * *", timers["ExportUsage"]);
         Assert.Equal("0 0 */6 * * *", timers["ReconcileUsage"]);
+        Assert.Equal("0 */10 * * * *", timers["SweepExpiredFiles"]);
     }
 
     [Fact]

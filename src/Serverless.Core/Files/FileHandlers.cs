@@ -8,12 +8,19 @@ using Serverless.Core.Http;
 
 namespace Serverless.Core.Files;
 
-/// <summary>POST /v1/files (multipart/form-data: <c>file</c>, <c>purpose</c>=batch): stores the file for the caller's customer.</summary>
+/// <summary>
+/// POST /v1/files (multipart/form-data: <c>file</c>, <c>purpose</c>=batch, optional <c>expires_after[anchor]</c>=created_at
+/// and <c>expires_after[seconds]</c>): stores the file for the caller's customer, within the customer's file quotas.
+/// </summary>
 public sealed class UploadFileHandler(FileStore files) : IApiHandler
 {
     // Room for the multipart framing and the small fields around the file.
     private const long FramingAllowance = 1024 * 1024;
     private const int MaxFieldLength = 1024;
+
+    /// <summary>OpenAI's bounds for expires_after[seconds]: one hour to 30 days.</summary>
+    public const int MinExpirySeconds = 3600;
+    public const int MaxExpirySeconds = 2_592_000;
 
     public async Task HandleAsync(ApiCall call)
     {
@@ -40,8 +47,19 @@ public sealed class UploadFileHandler(FileStore files) : IApiHandler
                 "Upload files as multipart/form-data with the fields 'file' and 'purpose'.");
         }
 
+        // A customer at a quota is refused before any byte is stored, and an upload may not take more than the room left.
+        var usage = await files.UsageAsync(caller.CustomerId, call.Aborted);
+        if (!files.HasRoom(usage))
+        {
+            throw files.QuotaExceeded(usage);
+        }
+
+        long room = files.Options.MaxBytesPerCustomer - usage.Bytes;
+        long uploadLimit = Math.Min(limit, room);
         var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limit + FramingAllowance };
         string? purpose = null;
+        string? anchor = null;
+        string? seconds = null;
         (string Id, string BlobName, long Bytes, string Filename)? upload = null;
         try
         {
@@ -61,12 +79,20 @@ public sealed class UploadFileHandler(FileStore files) : IApiHandler
                         throw ApiException.InvalidValue("file", "Send one file per upload.");
                     }
 
-                    var (id, blobName, bytes) = await UploadAsync(section.Body, limit, call.Aborted);
+                    var (id, blobName, bytes) = await UploadAsync(section.Body, limit, uploadLimit, usage, call.Aborted);
                     upload = (id, blobName, bytes, Path.GetFileName(filename) is { Length: > 0 } clean ? clean : "upload.jsonl");
                 }
                 else if (name == "purpose")
                 {
                     purpose = await ReadFieldAsync(section.Body, "purpose", call.Aborted);
+                }
+                else if (name == "expires_after[anchor]")
+                {
+                    anchor = await ReadFieldAsync(section.Body, name, call.Aborted);
+                }
+                else if (name == "expires_after[seconds]")
+                {
+                    seconds = await ReadFieldAsync(section.Body, name, call.Aborted);
                 }
             }
 
@@ -85,7 +111,8 @@ public sealed class UploadFileHandler(FileStore files) : IApiHandler
                 throw ApiException.InvalidValue("purpose", $"Invalid value for 'purpose': '{purpose}'. This service stores files for the Batch API only: use 'batch'.");
             }
 
-            var file = await files.AddAsync(caller.CustomerId, stored.Id, stored.BlobName, stored.Filename[..Math.Min(stored.Filename.Length, 512)], purpose, stored.Bytes, call.Aborted);
+            var expiresAfter = ExpiresAfter(anchor, seconds);
+            var file = await files.AddAsync(caller.CustomerId, stored.Id, stored.BlobName, stored.Filename[..Math.Min(stored.Filename.Length, 512)], purpose, stored.Bytes, expiresAfter, call.Aborted);
             upload = null;
             await call.Http.Response.WriteAsJsonAsync(FileObject.From(file), FilesJsonContext.Default.FileObject, contentType: null, call.Aborted);
         }
@@ -102,11 +129,47 @@ public sealed class UploadFileHandler(FileStore files) : IApiHandler
         new(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", "file_too_large",
             string.Create(CultureInfo.InvariantCulture, $"The file is larger than the limit of {limit} bytes."), "file");
 
-    private async Task<(string Id, string BlobName, long Bytes)> UploadAsync(Stream body, long limit, CancellationToken cancellationToken)
+    /// <summary>OpenAI's expires_after: both fields or neither; the anchor is created_at; the seconds an integer in 3600..2592000.</summary>
+    public static TimeSpan? ExpiresAfter(string? anchor, string? seconds)
+    {
+        if (anchor is null && seconds is null)
+        {
+            return null;
+        }
+
+        if (anchor is null)
+        {
+            throw ApiException.MissingParameter("expires_after[anchor]");
+        }
+
+        if (seconds is null)
+        {
+            throw ApiException.MissingParameter("expires_after[seconds]");
+        }
+
+        if (anchor != "created_at")
+        {
+            throw ApiException.InvalidValue("expires_after[anchor]", $"Invalid value for 'expires_after[anchor]': '{anchor}'. The only supported anchor is 'created_at'.");
+        }
+
+        if (!int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value is < MinExpirySeconds or > MaxExpirySeconds)
+        {
+            throw ApiException.InvalidValue("expires_after[seconds]", string.Create(CultureInfo.InvariantCulture,
+                $"Invalid value for 'expires_after[seconds]': '{seconds}'. It must be an integer between {MinExpirySeconds} (1 hour) and {MaxExpirySeconds} (30 days)."));
+        }
+
+        return TimeSpan.FromSeconds(value);
+    }
+
+    private async Task<(string Id, string BlobName, long Bytes)> UploadAsync(Stream body, long limit, long uploadLimit, FileUsage usage, CancellationToken cancellationToken)
     {
         try
         {
-            return await files.UploadContentAsync(body, cancellationToken);
+            return await files.UploadContentAsync(body, uploadLimit, cancellationToken);
+        }
+        catch (FileTooLargeException) when (uploadLimit < limit)
+        {
+            throw files.QuotaExceeded(usage);
         }
         catch (FileTooLargeException)
         {

@@ -3,13 +3,10 @@ using System.Text.Json.Serialization;
 namespace Serverless.Core.Files;
 
 /// <summary>OpenAI's file object.</summary>
-public sealed record FileObject(string Id, long Bytes, long CreatedAt, string Filename, string Purpose)
+public sealed record FileObject(string Id, long Bytes, long CreatedAt, string Filename, string Purpose, long? ExpiresAt)
 {
     [JsonPropertyOrder(-1)]
     public string Object => "file";
-
-    /// <summary>Files do not expire here.</summary>
-    public long? ExpiresAt => null;
 
     /// <summary>A file is stored whole before it is listed, so it is always "processed".</summary>
     public string Status => "processed";
@@ -19,7 +16,7 @@ public sealed record FileObject(string Id, long Bytes, long CreatedAt, string Fi
     public static FileObject From(StoredFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new(file.Id, file.Bytes, file.CreatedAt.ToUnixTimeSeconds(), file.Filename, file.Purpose);
+        return new(file.Id, file.Bytes, file.CreatedAt.ToUnixTimeSeconds(), file.Filename, file.Purpose, file.ExpiresAt?.ToUnixTimeSeconds());
     }
 }
 

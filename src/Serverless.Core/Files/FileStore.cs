@@ -28,6 +28,8 @@ public sealed partial class FileStore(
 
     public long MaxUploadBytes => _options.MaxUploadBytes;
 
+    public FilesOptions Options => _options;
+
     /// <summary>The container, created on first use.</summary>
     public Task<BlobContainerClient> ContainerAsync()
     {
@@ -42,13 +44,17 @@ public sealed partial class FileStore(
     }
 
     /// <summary>Stores an upload's content under a new file id; throws <see cref="FileTooLargeException"/> past the limit. Returns the id, blob name and size.</summary>
-    public async Task<(string Id, string BlobName, long Bytes)> UploadContentAsync(Stream content, CancellationToken cancellationToken)
+    public Task<(string Id, string BlobName, long Bytes)> UploadContentAsync(Stream content, CancellationToken cancellationToken) =>
+        UploadContentAsync(content, _options.MaxUploadBytes, cancellationToken);
+
+    /// <summary>Stores an upload's content under a new file id; throws <see cref="FileTooLargeException"/> past <paramref name="limit"/> bytes.</summary>
+    public async Task<(string Id, string BlobName, long Bytes)> UploadContentAsync(Stream content, long limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         string id = Ids.New("file-");
         string blobName = BlobNameOf(id);
         var blob = (await ContainerAsync()).GetBlockBlobClient(blobName);
-        var bounded = new BoundedReadStream(content, _options.MaxUploadBytes);
+        var bounded = new BoundedReadStream(content, limit);
         try
         {
             await blob.UploadAsync(bounded, new BlobUploadOptions(), cancellationToken);
@@ -57,15 +63,49 @@ public sealed partial class FileStore(
         {
             // The SDK may wrap what the stream threw; what matters is that the limit was hit. Blocks staged so far are
             // never committed, and storage drops uncommitted blocks by itself.
-            throw new FileTooLargeException(_options.MaxUploadBytes);
+            throw new FileTooLargeException(limit);
         }
 
         return (id, blobName, bounded.BytesRead);
     }
 
-    /// <summary>Records an uploaded file as the customer's.</summary>
-    public async Task<StoredFile> AddAsync(string customerId, string id, string blobName, string filename, string purpose, long bytes, CancellationToken cancellationToken)
+    /// <summary>The customer's live (not expired) files: how many, and their total size in bytes.</summary>
+    public async Task<FileUsage> UsageAsync(string customerId, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var live = db.Set<StoredFile>().AsNoTracking().Where(f => f.CustomerId == customerId && (f.ExpiresAt == null || f.ExpiresAt > now));
+        int files = await live.CountAsync(cancellationToken);
+        long bytes = await live.SumAsync(f => f.Bytes, cancellationToken);
+        return new FileUsage(files, bytes);
+    }
+
+    /// <summary>The 400 file_quota_exceeded an upload gets when the customer's files would pass a quota.</summary>
+    public ApiException QuotaExceeded(FileUsage usage, long? uploadBytes = null)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        string upload = uploadBytes is long bytes ? FormattableString.Invariant($" This upload is {bytes} bytes.") : string.Empty;
+        return new ApiException(400, "invalid_request_error", "file_quota_exceeded", FormattableString.Invariant(
+            $"File quota exceeded: a customer may keep at most {_options.MaxFilesPerCustomer} files and {_options.MaxBytesPerCustomer} bytes (Files:MaxFilesPerCustomer, Files:MaxBytesPerCustomer); you have {usage.Files} files using {usage.Bytes} bytes.{upload} Delete files you no longer need (DELETE /v1/files/{{file_id}}) or upload them with expires_after."), "file");
+    }
+
+    /// <summary>Whether <paramref name="usage"/> leaves room for one more file (of unknown size).</summary>
+    public bool HasRoom(FileUsage usage)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        return usage.Files < _options.MaxFilesPerCustomer && usage.Bytes < _options.MaxBytesPerCustomer;
+    }
+
+    /// <summary>
+    /// Records an uploaded file as the customer's, within the customer's quotas. The record is inserted, then the
+    /// customer's live files are counted again (they include every upload that committed before this count): over a
+    /// quota, the record is deleted again and the upload refused with <see cref="QuotaExceeded"/>. Of uploads racing
+    /// each other, the last to count sees all the others, so the files kept never pass a quota (racing uploads may
+    /// both be refused, never both kept over it); no lock or isolation level of one provider is needed.
+    /// </summary>
+    public async Task<StoredFile> AddAsync(string customerId, string id, string blobName, string filename, string purpose, long bytes, TimeSpan? expiresAfter, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
         var file = new StoredFile
         {
             Id = id,
@@ -74,11 +114,19 @@ public sealed partial class FileStore(
             Purpose = purpose,
             Bytes = bytes,
             BlobName = blobName,
-            CreatedAt = time.GetUtcNow(),
+            CreatedAt = now,
+            ExpiresAt = now + (expiresAfter ?? _options.DefaultExpiry),
         };
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         db.Add(file);
         await db.SaveChangesAsync(cancellationToken);
+        var usage = await UsageAsync(customerId, CancellationToken.None);
+        if (usage.Files > _options.MaxFilesPerCustomer || usage.Bytes > _options.MaxBytesPerCustomer)
+        {
+            await db.Set<StoredFile>().Where(f => f.Id == id).ExecuteDeleteAsync(CancellationToken.None);
+            throw QuotaExceeded(new FileUsage(usage.Files - 1, usage.Bytes - bytes), bytes);
+        }
+
         return file;
     }
 
@@ -104,7 +152,9 @@ public sealed partial class FileStore(
         var file = await db.Set<StoredFile>().SingleOrDefaultAsync(f => f.Id == id, cancellationToken);
         if (file is null)
         {
-            file = new StoredFile { Id = id, CustomerId = customerId, Filename = filename, Purpose = purpose, BlobName = blobName, CreatedAt = time.GetUtcNow() };
+            // Never refused for a quota (the batch has run; its results must land), but counted in it like an upload.
+            var now = time.GetUtcNow();
+            file = new StoredFile { Id = id, CustomerId = customerId, Filename = filename, Purpose = purpose, BlobName = blobName, CreatedAt = now, ExpiresAt = now + _options.DefaultExpiry };
             db.Add(file);
         }
 
@@ -113,11 +163,13 @@ public sealed partial class FileStore(
         return file;
     }
 
-    /// <summary>The customer's file with this id, or null (also when it is another customer's).</summary>
+    /// <summary>The customer's file with this id, or null (also when it is another customer's, or has expired).</summary>
     public async Task<StoredFile?> FindAsync(string customerId, string id, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Set<StoredFile>().AsNoTracking().SingleOrDefaultAsync(f => f.Id == id && f.CustomerId == customerId, cancellationToken);
+        return await db.Set<StoredFile>().AsNoTracking()
+            .SingleOrDefaultAsync(f => f.Id == id && f.CustomerId == customerId && (f.ExpiresAt == null || f.ExpiresAt > now), cancellationToken);
     }
 
     /// <summary>The customer's file or a 404 in OpenAI's words.</summary>
@@ -130,8 +182,9 @@ public sealed partial class FileStore(
     /// <summary>The customer's files, newest first (or oldest first), after the file <paramref name="after"/>, one more than asked to tell whether there are more.</summary>
     public async Task<IReadOnlyList<StoredFile>> ListAsync(string customerId, string? purpose, string? after, int limit, bool ascending, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var query = db.Set<StoredFile>().AsNoTracking().Where(f => f.CustomerId == customerId);
+        var query = db.Set<StoredFile>().AsNoTracking().Where(f => f.CustomerId == customerId && (f.ExpiresAt == null || f.ExpiresAt > now));
         if (purpose is not null)
         {
             query = query.Where(f => f.Purpose == purpose);
@@ -166,18 +219,52 @@ public sealed partial class FileStore(
         }
     }
 
-    /// <summary>Deletes the customer's file: the record first (then nobody can see it), then its content.</summary>
+    /// <summary>Deletes the customer's file: the record first (then nobody can see it), then its content. An expired file is already gone for its owner.</summary>
     public async Task<bool> DeleteAsync(string customerId, string id, CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var file = await db.Set<StoredFile>().SingleOrDefaultAsync(f => f.Id == id && f.CustomerId == customerId, cancellationToken);
-        if (file is null)
+        var file = await FindAsync(customerId, id, cancellationToken);
+        return file is not null && await RemoveAsync(file, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes up to <paramref name="max"/> expired files (record, then blob), oldest expiry first; returns how many.
+    /// Instances sweeping at once do not trip over each other: a record deletes once, and only its deleter removes the blob.
+    /// </summary>
+    public async Task<int> SweepExpiredAsync(int max, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        List<StoredFile> expired;
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
         {
-            return false;
+            expired = await db.Set<StoredFile>().AsNoTracking()
+                .Where(f => f.ExpiresAt != null && f.ExpiresAt <= now)
+                .OrderBy(f => f.ExpiresAt)
+                .Take(max)
+                .ToListAsync(cancellationToken);
         }
 
-        db.Remove(file);
-        await db.SaveChangesAsync(cancellationToken);
+        int deleted = 0;
+        foreach (var file in expired)
+        {
+            if (await RemoveAsync(file, cancellationToken))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    private async Task<bool> RemoveAsync(StoredFile file, CancellationToken cancellationToken)
+    {
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
+        {
+            if (await db.Set<StoredFile>().Where(f => f.Id == file.Id).ExecuteDeleteAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
         try
         {
             await (await ContainerAsync()).GetBlobClient(file.BlobName).DeleteIfExistsAsync(cancellationToken: cancellationToken);
@@ -185,7 +272,7 @@ public sealed partial class FileStore(
         catch (RequestFailedException ex)
         {
             // The file is gone for the customer; a left-over blob costs storage, not correctness.
-            LogContentNotDeleted(logger, ex, id);
+            LogContentNotDeleted(logger, ex, file.Id);
         }
 
         return true;

@@ -10,6 +10,7 @@ internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredF
         builder.ToTable("Files");
         builder.HasKey(f => f.Id);
         builder.HasIndex(f => new { f.CustomerId, f.CreatedAt });
+        builder.HasIndex(f => f.ExpiresAt);
         builder.Property(f => f.Id).HasMaxLength(40);
         builder.Property(f => f.CustomerId).HasMaxLength(64);
         builder.Property(f => f.Filename).HasMaxLength(512);

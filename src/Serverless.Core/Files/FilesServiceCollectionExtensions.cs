@@ -13,11 +13,19 @@ public static class FilesServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<FileStore>();
+        services.AddSingleton<FileSweeper>();
         services.AddSingleton<UploadFileHandler>();
         services.AddSingleton<ListFilesHandler>();
         services.AddSingleton<GetFileHandler>();
         services.AddSingleton<GetFileContentHandler>();
         services.AddSingleton<DeleteFileHandler>();
+        return services;
+    }
+
+    /// <summary>The expired-file sweep on a schedule inside the process (the local host; Functions uses a timer).</summary>
+    public static IServiceCollection AddFileSweeperBackgroundService(this IServiceCollection services)
+    {
+        services.AddHostedService<FileSweeperBackgroundService>();
         return services;
     }
 }

@@ -18,4 +18,9 @@ public sealed class StoredFile
     public required string BlobName { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the file stops existing for its owner (404 from then on; the sweeper deletes it); null for never.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+
+    public bool IsLiveAt(DateTimeOffset now) => ExpiresAt is not { } expires || expires > now;
 }

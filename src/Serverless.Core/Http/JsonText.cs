@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -11,16 +13,43 @@ namespace Serverless.Core.Http;
 /// </summary>
 public static class JsonText
 {
+    private const string NotUtf8 = "the text is not valid UTF-8";
+    private const string HalfPair = "a string holds an escape that is not valid UTF-16 (half a surrogate pair, such as \\ud800)";
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>What is wrong with the text of <paramref name="json"/> (already known to parse), or null when nothing is.</summary>
     public static string? FindInvalid(ReadOnlySpan<byte> json)
     {
         if (!Utf8.IsValid(json))
         {
-            return "the text is not valid UTF-8";
+            return NotUtf8;
         }
 
-        // Valid UTF-8 makes every unescaped string valid; only escapes can still name half a surrogate pair.
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        return FindHalfPair(ref reader);
+    }
+
+    /// <summary>The same for text in several buffers (a line of a file read in blocks), without copying it.</summary>
+    public static string? FindInvalid(in ReadOnlySequence<byte> json)
+    {
+        if (json.IsSingleSegment)
+        {
+            return FindInvalid(json.FirstSpan);
+        }
+
+        if (!IsUtf8(json))
+        {
+            return NotUtf8;
+        }
+
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        return FindHalfPair(ref reader);
+    }
+
+    // Valid UTF-8 makes every unescaped string valid; only escapes can still name half a surrogate pair.
+    private static string? FindHalfPair(ref Utf8JsonReader reader)
+    {
         try
         {
             while (reader.Read())
@@ -33,7 +62,7 @@ public static class JsonText
                     }
                     catch (InvalidOperationException)
                     {
-                        return "a string holds an escape that is not valid UTF-16 (half a surrogate pair, such as \\ud800)";
+                        return HalfPair;
                     }
                 }
             }
@@ -45,5 +74,31 @@ public static class JsonText
         }
 
         return null;
+    }
+
+    private static bool IsUtf8(in ReadOnlySequence<byte> bytes)
+    {
+        // A character may straddle two buffers, so one decoder reads them all in order.
+        var decoder = StrictUtf8.GetDecoder();
+        Span<char> chars = stackalloc char[1024];
+        try
+        {
+            foreach (var segment in bytes)
+            {
+                var rest = segment.Span;
+                while (!rest.IsEmpty)
+                {
+                    decoder.Convert(rest, chars, flush: false, out int used, out _, out _);
+                    rest = rest[used..];
+                }
+            }
+
+            decoder.Convert(ReadOnlySpan<byte>.Empty, chars, flush: true, out _, out _, out _);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
     }
 }

@@ -16,6 +16,9 @@ public static class BatchLines
     public const string CancelledCode = "batch_cancelled";
     public const string ExpiredCode = "batch_expired";
 
+    /// <summary>Longest error message an error file line carries (longer ones are cut, marked with an ellipsis), so the error file stays proportional to the number of lines.</summary>
+    public const int MaxErrorMessageLength = 1024;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The ledger request id of a line: stable, so a line run twice is the same request to the ledger.</summary>
@@ -30,6 +33,16 @@ public static class BatchLines
             json.WriteString("custom_id", customId);
             json.WritePropertyName("body");
             body.WriteTo(json);
+        });
+
+    /// <summary>A valid input line as a chunk stores it, its body copied as it was in the input.</summary>
+    public static byte[] ChunkLine(int index, string customId, ReadOnlySequence<byte> body) =>
+        Write(json =>
+        {
+            json.WriteNumber("index", index);
+            json.WriteString("custom_id", customId);
+            json.WritePropertyName("body");
+            json.WriteRawValue(body, skipInputValidation: true);
         });
 
     /// <summary>A result waiting in a chunk's results blob: the index, whether it goes to the output file, and the line itself.</summary>
@@ -65,7 +78,7 @@ public static class BatchLines
         {
             json.WriteStartObject();
             json.WriteStartObject("error");
-            json.WriteString("message", error.Message);
+            json.WriteString("message", Bounded(error.Message));
             json.WriteString("type", error.Type);
             WriteNullable(json, "param", error.Param);
             WriteNullable(json, "code", error.Code);
@@ -84,9 +97,16 @@ public static class BatchLines
             json.WriteNull("response");
             json.WriteStartObject("error");
             json.WriteString("code", code);
-            json.WriteString("message", message);
+            json.WriteString("message", Bounded(message));
             json.WriteEndObject();
         });
+
+    /// <summary>The message, cut to <see cref="MaxErrorMessageLength"/> characters.</summary>
+    public static string Bounded(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return message.Length <= MaxErrorMessageLength ? message : string.Concat(message.AsSpan(0, MaxErrorMessageLength - 1), "\u2026");
+    }
 
     private static void WriteHeader(Utf8JsonWriter json, string batchId, int index, string? customId)
     {

@@ -19,6 +19,13 @@ public sealed class BatchOptions
     public int MaxLines { get; set; } = 50_000;
 
     /// <summary>
+    /// Longest custom_id, in characters; a longer one refuses its line (custom_id_too_long). 64 like the limit other
+    /// batch APIs document (OpenAI's reference gives none); ids are echoed in every output and error line, so they stay short.
+    /// </summary>
+    [Range(1, 512)]
+    public int MaxCustomIdLength { get; set; } = 64;
+
+    /// <summary>
     /// Lines per activity. Smaller chunks redo less after a crash; larger ones cost fewer activity round trips. A chunk
     /// must finish well within the Functions host's functionTimeout (10 minutes in host.json): ChunkSize / MaxConcurrentLines
     /// lines in a row, each up to max_tokens long.

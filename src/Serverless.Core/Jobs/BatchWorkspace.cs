@@ -31,6 +31,13 @@ public sealed class BatchWorkspace(FileStore files)
         }
     }
 
+    /// <summary>Replaces a blob with what is written to the returned stream (committed when it is disposed).</summary>
+    public async Task<Stream> OpenWriteAsync(string blobName, CancellationToken cancellationToken = default)
+    {
+        var blob = (await files.ContainerAsync()).GetBlockBlobClient(blobName);
+        return await blob.OpenWriteAsync(overwrite: true, cancellationToken: cancellationToken);
+    }
+
     /// <summary>A blob's lines; none when it does not exist.</summary>
     public async IAsyncEnumerable<JsonlLine> ReadLinesAsync(string blobName, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -13,12 +13,53 @@ public readonly record struct JsonlLine(long Number, byte[]? Bytes)
 }
 
 /// <summary>
+/// One line of a JSONL stream read in place: its 1-based number and its bytes (without the line end) in the reader's
+/// buffer, which stay valid only until the enumerator moves on. <see cref="TooLong"/> when it was longer than allowed.
+/// </summary>
+public readonly record struct JsonlSlice(long Number, ReadOnlySequence<byte> Bytes, bool TooLong)
+{
+    public bool IsBlank
+    {
+        get
+        {
+            if (TooLong)
+            {
+                return false;
+            }
+
+            foreach (var segment in Bytes)
+            {
+                if (!segment.Span.Trim(" \t\r"u8).IsEmpty)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}
+
+/// <summary>
 /// Reads a stream line by line without holding more than one line (up to a limit) in memory, so a 100 MB input file,
 /// or one enormous line, costs a bounded buffer.
 /// </summary>
 public static class JsonlReader
 {
+    /// <summary>The lines as arrays (one copy each): for the service's own bounded lines.</summary>
     public static async IAsyncEnumerable<JsonlLine> ReadAsync(Stream stream, int maxLineBytes, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var line in ReadSlicesAsync(stream, maxLineBytes, cancellationToken))
+        {
+            yield return new JsonlLine(line.Number, line.TooLong ? null : line.Bytes.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// The lines in place, without copying them: each slice is valid until the next <c>MoveNextAsync</c>. A line over
+    /// <paramref name="maxLineBytes"/> is dropped as it streams past and reported as <see cref="JsonlSlice.TooLong"/>.
+    /// </summary>
+    public static async IAsyncEnumerable<JsonlSlice> ReadSlicesAsync(Stream stream, int maxLineBytes, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
@@ -38,11 +79,11 @@ public static class JsonlReader
                     if (skipping || line.Length > maxLineBytes)
                     {
                         skipping = false;
-                        yield return new JsonlLine(number, null);
+                        yield return new JsonlSlice(number, default, TooLong: true);
                     }
                     else
                     {
-                        yield return new JsonlLine(number, TrimCarriageReturn(line));
+                        yield return new JsonlSlice(number, TrimCarriageReturn(line), TooLong: false);
                     }
                 }
 
@@ -50,11 +91,11 @@ public static class JsonlReader
                 {
                     if (skipping || buffer.Length > maxLineBytes)
                     {
-                        yield return new JsonlLine(number + 1, null);
+                        yield return new JsonlSlice(number + 1, default, TooLong: true);
                     }
                     else if (buffer.Length > 0)
                     {
-                        yield return new JsonlLine(number + 1, TrimCarriageReturn(buffer));
+                        yield return new JsonlSlice(number + 1, TrimCarriageReturn(buffer), TooLong: false);
                     }
 
                     break;
@@ -78,9 +119,15 @@ public static class JsonlReader
         }
     }
 
-    private static byte[] TrimCarriageReturn(ReadOnlySequence<byte> line)
+    private static ReadOnlySequence<byte> TrimCarriageReturn(ReadOnlySequence<byte> line)
     {
-        var bytes = line.ToArray();
-        return bytes.Length > 0 && bytes[^1] == (byte)'\r' ? bytes[..^1] : bytes;
+        if (line.IsEmpty)
+        {
+            return line;
+        }
+
+        Span<byte> last = stackalloc byte[1];
+        line.Slice(line.Length - 1).CopyTo(last);
+        return last[0] == (byte)'\r' ? line.Slice(0, line.Length - 1) : line;
     }
 }

@@ -262,6 +262,8 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(64);
 
+                    b.Property<long?>("ExpiresAt");
+
                     b.Property<string>("Filename")
                         .IsRequired()
                         .HasMaxLength(512);
@@ -271,6 +273,8 @@ namespace Serverless.Core.Data.Migrations
                         .HasMaxLength(32);
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
 
                     b.HasIndex("CustomerId", "CreatedAt");
 
