@@ -79,6 +79,26 @@ public sealed class PermissionsTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Admin_cli_creates_keys_with_permissions_lists_them_and_refuses_unknown_names()
+    {
+        await using var cli = new LocalHostProcess(service.Settings);
+
+        var created = await cli.RunCommandAsync("keys", "create", "--customer", "perm-cli", "--name", "cli", "--permissions", "inference,batches");
+        var unknown = await cli.RunCommandAsync("keys", "create", "--customer", "perm-cli", "--permissions", "inference,root");
+        var list = await cli.RunCommandAsync("keys", "list", "--customer", "perm-cli");
+
+        Assert.True(created.ExitCode == 0, created.Output);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("--permissions", unknown.Output, StringComparison.Ordinal);
+        Assert.Contains("'root'", unknown.Output, StringComparison.Ordinal);
+        Assert.True(list.ExitCode == 0, list.Output);
+        Assert.Contains("PERMISSIONS", list.Output, StringComparison.Ordinal);
+        Assert.Contains(" inference,batches ", list.Output, StringComparison.Ordinal);
+        var key = Assert.Single(await service.Services.GetRequiredService<ApiKeyService>().ListAsync("perm-cli", CancellationToken.None));
+        Assert.Equal(["inference", "batches"], key.Permissions);
+    }
+
+    [Fact]
     public async Task A_scoped_short_lived_key_without_keys_manage_cannot_create_or_revoke_keys_from_the_dashboard()
     {
         var keys = service.Services.GetRequiredService<ApiKeyService>();
