@@ -375,6 +375,7 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
     {
         await using var services = await KeyServices.StartAsync(_database, _clock);
         var plain = await services.Keys.CreateAsync("acme", "plain", null, null, default);
+        _clock.Advance(TimeSpan.FromSeconds(1)); // lists are oldest first
         var manager = await services.Keys.CreateAsync("acme", "manager", null, null, ["keys.manage", " inference", "inference"], default);
 
         Assert.Equal(["inference", "batches", "usage.read"], plain.Info.Permissions);
