@@ -20,6 +20,7 @@ public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
         key.Name,
         key.MaskedKey,
         key.ModelScope,
+        key.Permissions,
         key.Status switch
         {
             ApiKeyStatus.Revoked => "revoked",
@@ -33,7 +34,10 @@ public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
         key.KeyId == sessionKeyId);
 }
 
-/// <summary>POST /dashboard/api/keys {"name", "models", "expires_in_days"}: a new key for the signed-in customer, shown once.</summary>
+/// <summary>
+/// POST /dashboard/api/keys {"name", "models", "permissions", "expires_in_days"}: a new key for the signed-in customer,
+/// shown once, and no broader than the session's key (<see cref="ApiKeyService.CreateWithinAsync"/>): 403 otherwise.
+/// </summary>
 public sealed class DashboardCreateKeyHandler(ApiKeyService keys, TimeProvider time) : IApiHandler
 {
     public const int MaxExpiryDays = 3650;
@@ -54,22 +58,30 @@ public sealed class DashboardCreateKeyHandler(ApiKeyService keys, TimeProvider t
         try
         {
             // Always the session's own customer: the body has no field that could name another.
-            created = await keys.CreateAsync(caller.CustomerId, name, request.Models, expires, call.Aborted);
+            created = await keys.CreateWithinAsync(caller, name, request.Models, expires, request.Permissions, call.Aborted);
         }
         catch (ArgumentException ex)
         {
             throw ApiException.BadRequest(ex.Message, ex.ParamName switch { "modelScope" => "models", "name" => "name", _ => ex.ParamName });
+        }
+        catch (KeyGrantDeniedException ex)
+        {
+            throw Denied(ex);
         }
 
         await DashboardResponses.WriteJsonAsync(
             call.Http, new CreatedDashboardKey(created.Key, DashboardKeysHandler.ToObject(created.Info, caller.KeyId)),
             DashboardJsonContext.Default.CreatedDashboardKey, StatusCodes.Status201Created);
     }
+
+    internal static ApiException Denied(KeyGrantDeniedException denied) =>
+        new(StatusCodes.Status403Forbidden, "permission_error", denied.Code, denied.Message, denied.Param);
 }
 
 /// <summary>
 /// DELETE /dashboard/api/keys/{id}: revokes one of the signed-in customer's keys. Another customer's key id answers
-/// 404, exactly like an id that does not exist, so a session cannot even learn which ids exist elsewhere.
+/// 404, exactly like an id that does not exist, so a session cannot even learn which ids exist elsewhere. A key
+/// broader than the session's key answers 403 (<see cref="ApiKeyService.RevokeWithinAsync"/>).
 /// </summary>
 public sealed class DashboardRevokeKeyHandler(ApiKeyService keys) : IApiHandler
 {
@@ -78,14 +90,21 @@ public sealed class DashboardRevokeKeyHandler(ApiKeyService keys) : IApiHandler
         ArgumentNullException.ThrowIfNull(call);
         var caller = call.RequireCaller();
         string id = call.RouteId ?? string.Empty;
-        var key = await keys.GetAsync(id, call.Aborted);
-        if (key is null || key.CustomerId != caller.CustomerId)
+        ApiKeyInfo? revoked;
+        try
+        {
+            revoked = await keys.RevokeWithinAsync(caller, id, call.Aborted);
+        }
+        catch (KeyGrantDeniedException ex)
+        {
+            throw DashboardCreateKeyHandler.Denied(ex);
+        }
+
+        if (revoked is null)
         {
             throw ApiException.NotFound($"No API key with id '{id}'.", "key_not_found", "id");
         }
 
-        await keys.RevokeAsync(id, call.Aborted);
-        var revoked = await keys.GetAsync(id, call.Aborted);
-        await DashboardResponses.WriteJsonAsync(call.Http, DashboardKeysHandler.ToObject(revoked!, caller.KeyId), DashboardJsonContext.Default.DashboardKeyObject);
+        await DashboardResponses.WriteJsonAsync(call.Http, DashboardKeysHandler.ToObject(revoked, caller.KeyId), DashboardJsonContext.Default.DashboardKeyObject);
     }
 }

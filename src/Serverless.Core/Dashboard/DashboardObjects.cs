@@ -7,9 +7,14 @@ namespace Serverless.Core.Dashboard;
 
 /// <summary>GET /dashboard/api/session and the sign-in answers.</summary>
 /// <param name="CsrfToken">Send it as X-CSRF-Token with every POST and DELETE of this session.</param>
-public sealed record SessionObject(bool SignedIn, string? Customer, string? CustomerName, string? KeyId, long? ExpiresAt, string? CsrfToken)
+/// <param name="Permissions">What the session may do: its key's permissions (all of them for a sign-in link).</param>
+/// <param name="Models">The models its key may use, and so may give a new key; empty for every model.</param>
+/// <param name="KeyExpiresAt">When its key expires (a new key cannot outlive it); null for never or a sign-in link.</param>
+public sealed record SessionObject(
+    bool SignedIn, string? Customer, string? CustomerName, string? KeyId, long? ExpiresAt, string? CsrfToken,
+    IReadOnlyList<string> Permissions, IReadOnlyList<string> Models, long? KeyExpiresAt)
 {
-    public static readonly SessionObject SignedOut = new(false, null, null, null, null, null);
+    public static readonly SessionObject SignedOut = new(false, null, null, null, null, null, [], [], null);
 }
 
 /// <summary>Sign in with an API key (POST /dashboard/api/session).</summary>
@@ -65,7 +70,7 @@ public sealed record RequestPage(IReadOnlyList<RequestObject> Data, bool HasMore
 
 /// <summary>A key as the dashboard lists it: masked; Current marks the key this session was opened with.</summary>
 public sealed record DashboardKeyObject(
-    string Id, string Name, string RedactedValue, IReadOnlyList<string> Models, string Status, long CreatedAt, long? ExpiresAt, long? RevokedAt, long? LastUsedAt, bool Current);
+    string Id, string Name, string RedactedValue, IReadOnlyList<string> Models, IReadOnlyList<string> Permissions, string Status, long CreatedAt, long? ExpiresAt, long? RevokedAt, long? LastUsedAt, bool Current);
 
 public sealed record DashboardKeyList(IReadOnlyList<DashboardKeyObject> Data)
 {
@@ -74,8 +79,9 @@ public sealed record DashboardKeyList(IReadOnlyList<DashboardKeyObject> Data)
 
 /// <summary>POST /dashboard/api/keys.</summary>
 /// <param name="Models">Model ids the key may use; null or empty for every model.</param>
-/// <param name="ExpiresInDays">Null for a key that does not expire.</param>
-public sealed record CreateDashboardKeyRequest(string? Name, IReadOnlyList<string>? Models, int? ExpiresInDays);
+/// <param name="ExpiresInDays">Null for a key that does not expire, or, when the session's key expires, for its expiry.</param>
+/// <param name="Permissions">Null for the default permissions the session's key holds (never keys.manage).</param>
+public sealed record CreateDashboardKeyRequest(string? Name, IReadOnlyList<string>? Models, int? ExpiresInDays, IReadOnlyList<string>? Permissions = null);
 
 /// <summary>The new key: the only time its full value is ever shown.</summary>
 public sealed record CreatedDashboardKey(string Key, DashboardKeyObject Info);

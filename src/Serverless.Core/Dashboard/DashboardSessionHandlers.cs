@@ -14,16 +14,19 @@ public sealed class DashboardSessionHandler(DashboardSessions sessions, Dashboar
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var claims = await sessions.ReadAsync(call.Http, call.Aborted);
-        var session = claims is null ? SessionObject.SignedOut : await Describe(claims, tokens, databases, call.Aborted);
+        var session = await sessions.ReadCallerAsync(call.Http, call.Aborted) is { } current
+            ? await Describe(current.Claims, current.Caller, tokens, databases, call.Aborted)
+            : SessionObject.SignedOut;
         await DashboardResponses.WriteJsonAsync(call.Http, session, DashboardJsonContext.Default.SessionObject);
     }
 
-    internal static async Task<SessionObject> Describe(DashboardClaims claims, DashboardTokens tokens, IDbContextFactory<ServerlessDbContext> databases, CancellationToken cancellationToken)
+    internal static async Task<SessionObject> Describe(DashboardClaims claims, ApiCaller caller, DashboardTokens tokens, IDbContextFactory<ServerlessDbContext> databases, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         string? name = await db.Customers.AsNoTracking().Where(c => c.Id == claims.CustomerId).Select(c => c.Name).SingleOrDefaultAsync(cancellationToken);
-        return new SessionObject(true, claims.CustomerId, name ?? claims.CustomerId, claims.KeyId, claims.ExpiresAt.ToUnixTimeSeconds(), tokens.CsrfToken(claims.Id));
+        return new SessionObject(
+            true, claims.CustomerId, name ?? claims.CustomerId, claims.KeyId, claims.ExpiresAt.ToUnixTimeSeconds(), tokens.CsrfToken(claims.Id),
+            caller.Permissions, caller.ModelScope, caller.ExpiresAt?.ToUnixTimeSeconds());
     }
 
     internal static async Task<T> ReadBodyAsync<T>(ApiCall call, JsonTypeInfo<T> type)
@@ -69,7 +72,8 @@ public sealed class DashboardSignInHandler(ApiKeyService keys, DashboardSessions
         }
 
         var claims = sessions.SignIn(call.Http, principal.CustomerId, principal.KeyId);
-        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
+        var caller = new ApiCaller(principal.KeyId, principal.CustomerId, principal.ModelScope, principal.Permissions) { ExpiresAt = principal.ExpiresAt };
+        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, caller, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
     }
 }
 
@@ -86,7 +90,7 @@ public sealed class DashboardLinkSignInHandler(DashboardTokens tokens, Dashboard
         if (link is not null)
         {
             await using var db = await databases.CreateDbContextAsync(call.Aborted);
-            known = await db.Customers.AnyAsync(c => c.Id == link.CustomerId, call.Aborted);
+            known = await db.Customers.AnyAsync(c => c.Id == link.CustomerId && !c.Disabled, call.Aborted);
         }
 
         if (link is null || !known)
@@ -96,7 +100,8 @@ public sealed class DashboardLinkSignInHandler(DashboardTokens tokens, Dashboard
         }
 
         var claims = sessions.SignIn(call.Http, link.CustomerId, keyId: null);
-        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
+        var caller = new ApiCaller(string.Empty, link.CustomerId, [], ApiKeyPermissions.All);
+        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, caller, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
     }
 }
 

@@ -13,7 +13,8 @@ namespace Serverless.Core.Dashboard;
 /// The cookie holds a signed token (<see cref="DashboardTokens"/>), never the API key: HttpOnly (scripts cannot read
 /// it), SameSite=Strict (no other site can make the browser send it), Secure on HTTPS, scoped to /dashboard, and
 /// valid for <see cref="DashboardOptions.SessionLifetime"/> at most. A session opened with an API key lasts only
-/// while that key is active: revoking the key (or its expiry) ends it on the next request. Unsafe methods must
+/// while that key is active and may do only what the key may (its permissions, models and expiry, read on every
+/// request): revoking the key (or its expiry) ends it on the next request, and so does disabling the customer. Unsafe methods must
 /// also come from this origin (Sec-Fetch-Site / Origin) and carry the session's CSRF token in
 /// <see cref="CsrfHeader"/>, which the page gets from GET /dashboard/api/session.
 /// </remarks>
@@ -33,8 +34,9 @@ public sealed partial class DashboardSessions(
     public async ValueTask<ApiCaller> AuthenticateSessionAsync(HttpContext http, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
-        var claims = await ReadAsync(http, cancellationToken)
-            ?? throw ApiException.InvalidApiKey("You are not signed in to the dashboard, or your session has ended. Sign in again.");
+        var (claims, caller) = await ReadCallerAsync(http, cancellationToken) is { } session
+            ? session
+            : throw ApiException.InvalidApiKey("You are not signed in to the dashboard, or your session has ended. Sign in again.");
 
         if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
         {
@@ -47,24 +49,28 @@ public sealed partial class DashboardSessions(
         }
 
         http.Items[typeof(DashboardClaims)] = claims;
-        return new ApiCaller(claims.KeyId ?? string.Empty, claims.CustomerId, []);
+        return caller;
     }
 
-    /// <summary>The session of this request, or null: no cookie, a bad or expired token, or its key no longer active.</summary>
-    public async ValueTask<DashboardClaims?> ReadAsync(HttpContext http, CancellationToken cancellationToken)
+    /// <summary>The session of this request, or null: no cookie, a bad or expired token, its key no longer active, or its customer disabled.</summary>
+    public async ValueTask<DashboardClaims?> ReadAsync(HttpContext http, CancellationToken cancellationToken) =>
+        (await ReadCallerAsync(http, cancellationToken))?.Claims;
+
+    /// <summary>
+    /// The session of this request and what it may do, read from the key (or, for a sign-in link, the customer) on every
+    /// request: the key's permissions, model scope and expiry.
+    /// </summary>
+    public async ValueTask<(DashboardClaims Claims, ApiCaller Caller)?> ReadCallerAsync(HttpContext http, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
         var claims = tokens.ReadSession(http.Request.Cookies[CookieName], time.GetUtcNow());
-        if (claims?.KeyId is { } keyId)
+        if (claims is null)
         {
-            var key = await keys.GetAsync(keyId, cancellationToken);
-            if (key is null || key.CustomerId != claims.CustomerId || key.Status != ApiKeyStatus.Active)
-            {
-                return null;
-            }
+            return null;
         }
 
-        return claims;
+        var caller = await keys.GetSessionCallerAsync(claims.CustomerId, claims.KeyId, cancellationToken);
+        return caller is null ? null : (claims, caller);
     }
 
     /// <summary>The claims <see cref="AuthenticateSessionAsync"/> verified for this request.</summary>

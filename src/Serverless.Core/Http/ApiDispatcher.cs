@@ -28,6 +28,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             {
                 case ApiAuth.ApiKey:
                     caller = await authenticator.AuthenticateKeyAsync(http, http.RequestAborted);
+                    RequirePermission(route, caller);
                     if (route.CountsRequest && metering.Enabled && await metering.CountRequestAsync(caller, requestId) is { } limits)
                     {
                         metering.WriteRateLimitHeaders(http.Response, limits);
@@ -42,6 +43,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                     break;
                 case ApiAuth.Session:
                     caller = await services.GetRequiredService<ISessionAuthenticator>().AuthenticateSessionAsync(http, http.RequestAborted);
+                    RequirePermission(route, caller);
                     break;
             }
 
@@ -126,6 +128,19 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         {
             LogUncounted(logger, requestId, ex.Code ?? ex.Type);
             return null;
+        }
+    }
+
+    /// <summary>The one permission check of the service: the route's permission against the caller's key.</summary>
+    public static void RequirePermission(ApiRoute route, ApiCaller caller)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(caller);
+        if (route.Permission is { } permission && !caller.Has(permission))
+        {
+            throw ApiException.Forbidden(
+                $"You have insufficient permissions for this operation. Missing permission: {permission} (needed for {route.Method} {route.Pattern}). Use a key that has it, or ask for one.",
+                "insufficient_permissions");
         }
     }
 

@@ -22,6 +22,12 @@ public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAut
     /// </summary>
     public bool CountsRequest { get; init; }
 
+    /// <summary>
+    /// The permission the caller's key must hold (API-key and session routes); null for none. The dispatcher checks
+    /// it, so handlers never do.
+    /// </summary>
+    public string? Permission { get; init; }
+
     /// <summary>The pattern as an Azure Functions route (no leading slash).</summary>
     public string FunctionsRoute => Pattern.TrimStart('/');
 }

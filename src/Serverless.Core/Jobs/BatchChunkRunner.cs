@@ -66,7 +66,8 @@ public sealed partial class BatchChunkRunner(
 
     private async Task<string?> RunLinesAsync(BatchJob job, int chunk, List<BatchInputLine> input, ConcurrentDictionary<int, BatchLineOutcome> outcomes, CancellationToken cancellationToken)
     {
-        var caller = new ApiCaller(job.KeyId, job.CustomerId, job.ModelScope.Split(',', StringSplitOptions.RemoveEmptyEntries));
+        // The permission was checked when the batch was created; lines run with the model scope the key had then.
+        var caller = new ApiCaller(job.KeyId, job.CustomerId, job.ModelScope.Split(',', StringSplitOptions.RemoveEmptyEntries), []);
         long ticket = lines.NextChunkTicket();
         string? stopped = null;
         using var stop = new CancellationTokenSource();

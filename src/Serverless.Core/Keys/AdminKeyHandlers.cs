@@ -33,7 +33,7 @@ public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
         CreatedApiKey created;
         try
         {
-            created = await keys.CreateAsync(request.Customer, request.Name ?? "default", request.Models, request.ExpiresAtTime, call.Aborted);
+            created = await keys.CreateAsync(request.Customer, request.Name ?? "default", request.Models, request.ExpiresAtTime, request.Permissions, call.Aborted);
         }
         catch (ArgumentException ex)
         {

@@ -26,6 +26,9 @@ public sealed class ApiKey
     /// <summary>Comma-separated model ids the key may use; null means every model.</summary>
     public string? ModelScope { get; set; }
 
+    /// <summary>Comma-separated <see cref="ApiKeyPermissions"/> names, in their fixed order.</summary>
+    public required string Permissions { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? ExpiresAt { get; set; }

@@ -16,6 +16,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         builder.Property(k => k.Prefix).HasMaxLength(ApiKeyFormat.MaxPrefixLength);
         builder.Property(k => k.LastFour).HasMaxLength(4);
         builder.Property(k => k.ModelScope).HasMaxLength(4000);
+        builder.Property(k => k.Permissions).HasMaxLength(200);
 
         builder.HasOne(k => k.Customer)
             .WithMany()

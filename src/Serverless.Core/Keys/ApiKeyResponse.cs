@@ -4,6 +4,7 @@ namespace Serverless.Core.Keys;
 
 /// <summary>One key as the admin API shows it (masked). Times are Unix seconds, as in OpenAI's API.</summary>
 /// <param name="Models">Model ids the key may use; empty for every model.</param>
+/// <param name="Permissions">What the key may do: inference, batches, usage.read, keys.manage.</param>
 /// <param name="Status">"active", "revoked" or "expired".</param>
 public sealed record ApiKeyResponse(
     [property: JsonPropertyName("id")] string Id,
@@ -11,6 +12,7 @@ public sealed record ApiKeyResponse(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("redacted_value")] string RedactedValue,
     [property: JsonPropertyName("models")] IReadOnlyList<string> Models,
+    [property: JsonPropertyName("permissions")] IReadOnlyList<string> Permissions,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("created_at")] long CreatedAt,
     [property: JsonPropertyName("expires_at")] long? ExpiresAt,
@@ -29,6 +31,7 @@ public sealed record ApiKeyResponse(
             info.Name,
             info.MaskedKey,
             info.ModelScope,
+            info.Permissions,
             info.Status switch
             {
                 ApiKeyStatus.Revoked => "revoked",

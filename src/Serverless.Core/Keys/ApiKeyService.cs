@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Data;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Keys;
 
@@ -66,11 +67,25 @@ public sealed class ApiKeyService
     /// </summary>
     /// <param name="modelScope">Model ids the key may use; null or empty for every model.</param>
     /// <param name="expiresAt">When the key stops working; null for never. Must be in the future.</param>
+    public Task<CreatedApiKey> CreateAsync(
+        string customer,
+        string name,
+        IReadOnlyList<string>? modelScope,
+        DateTimeOffset? expiresAt,
+        CancellationToken cancellationToken) =>
+        CreateAsync(customer, name, modelScope, expiresAt, permissions: null, cancellationToken);
+
+    /// <inheritdoc cref="CreateAsync(string, string, IReadOnlyList{string}?, DateTimeOffset?, CancellationToken)"/>
+    /// <param name="permissions">
+    /// What the key may do (<see cref="ApiKeyPermissions"/>); null for <see cref="ApiKeyPermissions.Default"/>, which
+    /// leaves out keys.manage. Unknown names throw <see cref="ArgumentException"/> with ParamName "permissions".
+    /// </param>
     public async Task<CreatedApiKey> CreateAsync(
         string customer,
         string name,
         IReadOnlyList<string>? modelScope,
         DateTimeOffset? expiresAt,
+        IReadOnlyList<string>? permissions,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
@@ -89,6 +104,7 @@ public sealed class ApiKeyService
         }
 
         var scope = ModelScopeList.Normalize(modelScope);
+        var granted = ApiKeyPermissions.Normalize(permissions);
         var now = Now();
         if (expiresAt is { } expiry && expiry <= now)
         {
@@ -105,6 +121,7 @@ public sealed class ApiKeyService
             Prefix = _prefix,
             LastFour = key[^4..],
             ModelScope = ModelScopeList.Format(scope),
+            Permissions = ApiKeyPermissions.Format(granted),
             CreatedAt = now,
             ExpiresAt = expiresAt.HasValue ? TruncateToMilliseconds(expiresAt.Value) : null,
         };
@@ -116,6 +133,139 @@ public sealed class ApiKeyService
 
         _logger.KeyCreated(keyId, customer);
         return new CreatedApiKey(key, ToInfo(entity, now));
+    }
+
+    /// <summary>
+    /// Issues a key on behalf of <paramref name="grantor"/> (a dashboard session): for the grantor's customer and no
+    /// broader than the grantor's own key. The grantor needs keys.manage; the new key's models must be within the
+    /// grantor's scope (a grantor with every model may grant any), its permissions within the grantor's, and it may not
+    /// outlive the grantor's key. Omitted fields take the grantor's bound: the grantor's scope, its expiry, and the
+    /// default permissions the grantor holds.
+    /// </summary>
+    /// <exception cref="KeyGrantDeniedException">The request asks for more than the grantor's key allows.</exception>
+    /// <exception cref="ArgumentException">Invalid name, model ids or permission names.</exception>
+    public Task<CreatedApiKey> CreateWithinAsync(
+        ApiCaller grantor,
+        string name,
+        IReadOnlyList<string>? modelScope,
+        DateTimeOffset? expiresAt,
+        IReadOnlyList<string>? permissions,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grantor);
+        RequireKeysManage(grantor);
+
+        var scope = ModelScopeList.Normalize(modelScope);
+        if (scope.Length == 0)
+        {
+            scope = [.. grantor.ModelScope];
+        }
+        else if (grantor.ModelScope.Count > 0 && scope.FirstOrDefault(m => !grantor.CanUse(m)) is { } outside)
+        {
+            throw new KeyGrantDeniedException(KeyGrantDeniedException.ModelsExceeded,
+                $"Your key may not use the model '{outside}', so it cannot give a new key access to it. Models your key may use: {string.Join(", ", grantor.ModelScope)}.",
+                "models");
+        }
+
+        IReadOnlyList<string> granted;
+        if (permissions is null)
+        {
+            granted = [.. ApiKeyPermissions.Default.Where(grantor.Has)];
+            if (granted.Count == 0)
+            {
+                throw new ArgumentException("Name the permissions of the new key: your key holds none of the default ones.", ApiKeyPermissions.ParamName);
+            }
+        }
+        else
+        {
+            granted = ApiKeyPermissions.Normalize(permissions);
+            if (granted.FirstOrDefault(p => !grantor.Has(p)) is { } missing)
+            {
+                throw new KeyGrantDeniedException(KeyGrantDeniedException.PermissionsExceeded,
+                    $"Your key does not have the '{missing}' permission, so it cannot give it to a new key.", ApiKeyPermissions.ParamName);
+            }
+        }
+
+        if (grantor.ExpiresAt is { } bound)
+        {
+            if (expiresAt is null)
+            {
+                expiresAt = bound;
+            }
+            else if (TruncateToMilliseconds(expiresAt.Value) > bound)
+            {
+                throw new KeyGrantDeniedException(KeyGrantDeniedException.ExpiryExceeded,
+                    $"Your key expires at {bound:u}; a key it creates cannot expire later.", "expires_in_days");
+            }
+        }
+
+        return CreateAsync(grantor.CustomerId, name, scope, expiresAt, granted, cancellationToken);
+    }
+
+    /// <summary>
+    /// Revokes one of <paramref name="grantor"/>'s customer's keys on the grantor's behalf. Null when the customer has
+    /// no key with this id (another customer's key included). The grantor needs keys.manage and cannot revoke a key
+    /// that can do more than its own: more models, more permissions or a later (or no) expiry.
+    /// </summary>
+    /// <exception cref="KeyGrantDeniedException">The grantor lacks keys.manage, or the key is broader than the grantor's.</exception>
+    public async Task<ApiKeyInfo?> RevokeWithinAsync(ApiCaller grantor, string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grantor);
+        ArgumentNullException.ThrowIfNull(keyId);
+        RequireKeysManage(grantor);
+        var key = await GetAsync(keyId, cancellationToken);
+        if (key is null || key.CustomerId != grantor.CustomerId)
+        {
+            return null;
+        }
+
+        bool broaderModels = grantor.ModelScope.Count > 0 && (key.ModelScope.Count == 0 || key.ModelScope.Any(m => !grantor.CanUse(m)));
+        bool broaderPermissions = !ApiKeyPermissions.IsSubset(key.Permissions, grantor.Permissions);
+        bool outlives = grantor.ExpiresAt is { } bound && (key.ExpiresAt is not { } expiry || expiry > bound);
+        if (broaderModels || broaderPermissions || outlives)
+        {
+            string what = broaderModels ? "more models" : broaderPermissions ? "permissions" : "a later expiry";
+            throw new KeyGrantDeniedException(KeyGrantDeniedException.TargetBroader,
+                $"The key '{keyId}' has {what} than your key has, so your key cannot revoke it. Sign in with a broader key or a sign-in link.", "id");
+        }
+
+        await RevokeAsync(keyId, cancellationToken);
+        return await GetAsync(keyId, cancellationToken);
+    }
+
+    /// <summary>
+    /// What a dashboard session may do, read fresh on each request: the key it was opened with (its permissions, scope
+    /// and expiry), or, for a sign-in link (<paramref name="keyId"/> null), the whole customer. Null when the session
+    /// must end: the customer is unknown or disabled, or the key is not the customer's or no longer active.
+    /// </summary>
+    public async Task<ApiCaller?> GetSessionCallerAsync(string customerId, string? keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+        var customer = await db.Customers.AsNoTracking()
+            .Where(c => c.Id == customerId)
+            .Select(c => new { c.Disabled })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (customer is null || customer.Disabled)
+        {
+            return null;
+        }
+
+        if (keyId is null)
+        {
+            return new ApiCaller(string.Empty, customerId, [], ApiKeyPermissions.All);
+        }
+
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.KeyId == keyId, cancellationToken);
+        if (key is null || key.CustomerId != customerId || ToInfo(key, Now()).Status != ApiKeyStatus.Active)
+        {
+            return null;
+        }
+
+        return new ApiCaller(key.KeyId, customerId, ModelScopeList.Parse(key.ModelScope), ApiKeyPermissions.Parse(key.Permissions))
+        {
+            ExpiresAt = key.ExpiresAt,
+        };
     }
 
     /// <summary>Keys of one customer, or of all when <paramref name="customer"/> is null, oldest first; masked.</summary>
@@ -265,6 +415,7 @@ public sealed class ApiKeyService
                 k.Hash,
                 k.CustomerId,
                 k.ModelScope,
+                k.Permissions,
                 k.ExpiresAt,
                 k.RevokedAt,
                 k.LastUsedAt,
@@ -293,7 +444,10 @@ public sealed class ApiKeyService
             return RejectNow(KeyAuthFailure.CustomerDisabled, keyId);
         }
 
-        var principal = new ApiKeyPrincipal(keyId, row.CustomerId, ModelScopeList.Parse(row.ModelScope));
+        var principal = new ApiKeyPrincipal(keyId, row.CustomerId, ModelScopeList.Parse(row.ModelScope), ApiKeyPermissions.Parse(row.Permissions))
+        {
+            ExpiresAt = row.ExpiresAt,
+        };
         var entry = new CachedKey(
             principal, hash, expiresAtMs, nowMs + _cacheTtlMs, row.LastUsedAt?.ToUnixTimeMilliseconds() ?? 0);
 
@@ -377,6 +531,15 @@ public sealed class ApiKeyService
         return KeyAuthResult.Fail(reason);
     }
 
+    private static void RequireKeysManage(ApiCaller grantor)
+    {
+        if (!grantor.Has(ApiKeyPermissions.KeysManage))
+        {
+            throw new KeyGrantDeniedException(KeyGrantDeniedException.InsufficientPermissions,
+                $"You have insufficient permissions for this operation. Missing permission: {ApiKeyPermissions.KeysManage}.");
+        }
+    }
+
     private DateTimeOffset Now() => TruncateToMilliseconds(_time.GetUtcNow());
 
     // The database keeps milliseconds (UnixMillisecondsConverter); returning the same value avoids surprises.
@@ -395,6 +558,7 @@ public sealed class ApiKeyService
             key.Name,
             $"{key.Prefix}-{key.KeyId}-...{key.LastFour}",
             ModelScopeList.Parse(key.ModelScope),
+            ApiKeyPermissions.Parse(key.Permissions),
             status,
             key.CreatedAt,
             key.ExpiresAt,

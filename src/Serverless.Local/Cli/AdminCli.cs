@@ -32,7 +32,7 @@ internal static class AdminCli
           (no command)                         set up and serve on http://127.0.0.1:7071
           setup [--dev-key-file F]             apply migrations, upload the demo model if absent, create a dev key
           migrate                              apply database migrations
-          keys create --customer C [--name N] [--models a,b] [--expires-in-days D]
+          keys create --customer C [--name N] [--models a,b] [--permissions inference,batches,usage.read,keys.manage] [--expires-in-days D]
           keys list [--customer C]
           keys revoke <key-id>
           models list                          configured models and whether they are in blob storage
@@ -206,7 +206,8 @@ internal static class AdminCli
             }
             else
             {
-                var created = await keys.CreateAsync("dev", "dev", null, null, cancellationToken);
+                // The local developer's own key: it may also manage keys in the dashboard.
+                var created = await keys.CreateAsync("dev", "dev", null, null, ApiKeyPermissions.All, cancellationToken);
                 await File.WriteAllTextAsync(keyFile, created.Key + "\n", cancellationToken);
                 if (!OperatingSystem.IsWindows())
                 {
@@ -495,7 +496,17 @@ internal static class AdminCli
         DateTimeOffset? expires = cli.Option("expires-in-days") is { } days
             ? DateTimeOffset.UtcNow.AddDays(double.Parse(days, CultureInfo.InvariantCulture))
             : null;
-        var created = await services.GetRequiredService<ApiKeyService>().CreateAsync(customer, name, models, expires, cancellationToken);
+        var permissions = cli.Option("permissions")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        CreatedApiKey created;
+        try
+        {
+            created = await services.GetRequiredService<ApiKeyService>().CreateAsync(customer, name, models, expires, permissions, cancellationToken);
+        }
+        catch (ArgumentException ex) when (ex.ParamName == ApiKeyPermissions.ParamName)
+        {
+            throw new CliException($"--permissions: {ex.Message}");
+        }
+
         Console.Error.WriteLine($"Created key {created.Info.KeyId} for customer '{created.Info.CustomerId}'. It is shown once; store it now:");
         Console.WriteLine(created.Key);
         return 0;
@@ -505,12 +516,12 @@ internal static class AdminCli
     {
         await services.MigrateDatabaseAsync(cancellationToken);
         var keys = await services.GetRequiredService<ApiKeyService>().ListAsync(cli.Option("customer"), cancellationToken);
-        Console.WriteLine($"{"ID",-14} {"CUSTOMER",-16} {"NAME",-16} {"STATUS",-8} {"KEY",-34} {"MODELS",-12} CREATED");
+        Console.WriteLine($"{"ID",-14} {"CUSTOMER",-16} {"NAME",-16} {"STATUS",-8} {"KEY",-34} {"MODELS",-12} {"PERMISSIONS",-42} CREATED");
         foreach (var key in keys)
         {
             string models = key.ModelScope.Count == 0 ? "*" : string.Join(',', key.ModelScope);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{key.KeyId,-14} {key.CustomerId,-16} {key.Name,-16} {key.Status.ToString().ToLowerInvariant(),-8} {key.MaskedKey,-34} {models,-12} {key.CreatedAt:u}"));
+                $"{key.KeyId,-14} {key.CustomerId,-16} {key.Name,-16} {key.Status.ToString().ToLowerInvariant(),-8} {key.MaskedKey,-34} {models,-12} {string.Join(',', key.Permissions),-42} {key.CreatedAt:u}"));
         }
 
         return 0;

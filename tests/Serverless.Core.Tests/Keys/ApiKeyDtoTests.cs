@@ -34,7 +34,7 @@ public sealed class ApiKeyDtoTests
     [Fact]
     public void Key_responses_are_snake_case_with_unix_seconds()
     {
-        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", [], ApiKeyStatus.Revoked,
+        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", [], ["inference", "keys.manage"], ApiKeyStatus.Revoked,
             Created, null, Created.AddHours(1), null);
 
         var json = JsonSerializer.Serialize(CreateApiKeyResponse.From(new CreatedApiKey("sk-svl-full-key", info)));
@@ -42,7 +42,7 @@ public sealed class ApiKeyDtoTests
         var revoke = JsonSerializer.Serialize(new RevokeApiKeyResponse("7d2kq9mx4hta"));
 
         Assert.Equal(
-            """{"key":"sk-svl-full-key","api_key":{"id":"7d2kq9mx4hta","customer":"acme","name":"ci","redacted_value":"sk-svl-7d2kq9mx4hta-...u2Q9","models":[],"status":"revoked","created_at":1768478400,"expires_at":null,"revoked_at":1768482000,"last_used_at":null,"object":"api_key"}}""",
+            """{"key":"sk-svl-full-key","api_key":{"id":"7d2kq9mx4hta","customer":"acme","name":"ci","redacted_value":"sk-svl-7d2kq9mx4hta-...u2Q9","models":[],"permissions":["inference","keys.manage"],"status":"revoked","created_at":1768478400,"expires_at":null,"revoked_at":1768482000,"last_used_at":null,"object":"api_key"}}""",
             json);
         Assert.StartsWith("""{"data":[{"id":"7d2kq9mx4hta",""", list, StringComparison.Ordinal);
         Assert.EndsWith("""],"object":"list"}""", list, StringComparison.Ordinal);
@@ -52,25 +52,26 @@ public sealed class ApiKeyDtoTests
     [Fact]
     public void Dtos_round_trip_for_a_client_such_as_the_admin_cli()
     {
-        var request = new CreateApiKeyRequest("acme", "ci", ["tiny-llama"], 1_768_478_400);
-        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", ["tiny-llama"],
+        var request = new CreateApiKeyRequest("acme", "ci", ["tiny-llama"], 1_768_478_400, ["inference", "batches"]);
+        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", ["tiny-llama"], ["inference"],
             ApiKeyStatus.Active, Created, Created.AddDays(1), null, Created);
         var response = CreateApiKeyResponse.From(new CreatedApiKey("sk-svl-full-key", info));
 
         var requestJson = JsonSerializer.Serialize(request);
         var readBack = JsonSerializer.Deserialize<CreateApiKeyResponse>(JsonSerializer.Serialize(response));
 
-        Assert.Equal("""{"customer":"acme","name":"ci","models":["tiny-llama"],"expires_at":1768478400}""", requestJson);
+        Assert.Equal("""{"customer":"acme","name":"ci","models":["tiny-llama"],"expires_at":1768478400,"permissions":["inference","batches"]}""", requestJson);
         Assert.NotNull(readBack);
         Assert.Equal("sk-svl-full-key", readBack.Key);
-        Assert.Equal(response.ApiKey with { Models = readBack.ApiKey.Models }, readBack.ApiKey);
+        Assert.Equal(response.ApiKey with { Models = readBack.ApiKey.Models, Permissions = readBack.ApiKey.Permissions }, readBack.ApiKey);
+        Assert.Equal(["inference"], readBack.ApiKey.Permissions);
         Assert.Equal(["tiny-llama"], readBack.ApiKey.Models);
     }
 
     [Fact]
     public void Create_response_does_not_print_the_key()
     {
-        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", [], ApiKeyStatus.Active,
+        var info = new ApiKeyInfo("7d2kq9mx4hta", "acme", "ci", "sk-svl-7d2kq9mx4hta-...u2Q9", [], ["inference"], ApiKeyStatus.Active,
             Created, null, null, null);
 
         var text = CreateApiKeyResponse.From(new CreatedApiKey("sk-svl-full-key", info)).ToString();

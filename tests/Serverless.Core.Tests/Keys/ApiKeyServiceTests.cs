@@ -241,7 +241,7 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
         Assert.Equal($"sk-svl-{acme.Info.KeyId}-...{acme.Key[^4..]}", listed.MaskedKey);
         Assert.Equal(["tiny-llama", "other"], listed.ModelScope);
         Assert.Equal(ApiKeyStatus.Active, listed.Status);
-        Assert.Equal(acme.Info, listed with { ModelScope = acme.Info.ModelScope });
+        Assert.Equal(acme.Info, listed with { ModelScope = acme.Info.ModelScope, Permissions = acme.Info.Permissions });
         foreach (var created in new[] { acme, globex })
         {
             var secret = created.Key.Split('-')[^2];
@@ -325,6 +325,7 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
         var created = await services.Keys.CreateAsync("acme", "ci", null, null, default);
         var header = $"Bearer {created.Key}";
         var firstUse = _clock.GetUtcNow();
+        var updatesBefore = services.Activity.CountCommands("UPDATE"); // the migrations' own
 
         for (var second = 0; second < 59; second++)
         {
@@ -332,13 +333,13 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
             _clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        Assert.Equal(1, services.Activity.CountCommands("UPDATE"));
+        Assert.Equal(updatesBefore + 1, services.Activity.CountCommands("UPDATE"));
         Assert.Equal(firstUse, Assert.Single(await services.Keys.ListAsync("acme", default)).LastUsedAt);
 
         _clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True((await services.Keys.AuthenticateAsync(header, default)).Succeeded);
 
-        Assert.Equal(2, services.Activity.CountCommands("UPDATE"));
+        Assert.Equal(updatesBefore + 2, services.Activity.CountCommands("UPDATE"));
         Assert.Equal(firstUse.AddMinutes(1), Assert.Single(await services.Keys.ListAsync("acme", default)).LastUsedAt);
     }
 
@@ -367,6 +368,184 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
         Assert.Contains(created.Info.MaskedKey, created.ToString(), StringComparison.Ordinal);
         Assert.Equal(_clock.GetUtcNow(), created.Info.CreatedAt);
         Assert.Equal(_clock.GetUtcNow().AddDays(30), created.Info.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task New_keys_get_inference_batches_and_usage_read_and_keys_manage_only_when_asked()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var plain = await services.Keys.CreateAsync("acme", "plain", null, null, default);
+        _clock.Advance(TimeSpan.FromSeconds(1)); // lists are oldest first
+        var manager = await services.Keys.CreateAsync("acme", "manager", null, null, ["keys.manage", " inference", "inference"], default);
+
+        Assert.Equal(["inference", "batches", "usage.read"], plain.Info.Permissions);
+        Assert.Equal(["inference", "keys.manage"], manager.Info.Permissions);
+        Assert.Equal([["inference", "batches", "usage.read"], ["inference", "keys.manage"]], (await services.Keys.ListAsync("acme", default)).Select(k => k.Permissions));
+        var principal = (await services.Keys.AuthenticateAsync($"Bearer {manager.Key}", default)).Principal!;
+        Assert.True(principal.Has(ApiKeyPermissions.KeysManage));
+        Assert.False(principal.Has(ApiKeyPermissions.Batches));
+    }
+
+    [Fact]
+    public async Task Unknown_or_no_permissions_are_refused_naming_the_param()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("acme", "ci", null, null, ["inference", "admin"], default));
+        var none = await Assert.ThrowsAsync<ArgumentException>(() => services.Keys.CreateAsync("acme", "ci", null, null, [], default));
+
+        Assert.Equal("permissions", unknown.ParamName);
+        Assert.Contains("'admin'", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal("permissions", none.ParamName);
+        Assert.Empty(await services.Keys.ListAsync(null, default));
+    }
+
+    [Fact]
+    public async Task Session_caller_carries_its_keys_permissions_scope_and_expiry_and_ends_with_a_disabled_customer()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var expiry = _clock.GetUtcNow().AddMinutes(2);
+        var key = await services.Keys.CreateAsync("acme", "ci", ["tiny-llama"], expiry, ["inference"], default);
+        var other = await services.Keys.CreateAsync("globex", "ci", null, null, default);
+
+        var caller = await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default);
+        var link = await services.Keys.GetSessionCallerAsync("acme", null, default);
+
+        Assert.NotNull(caller);
+        Assert.Equal(["tiny-llama"], caller.ModelScope);
+        Assert.Equal(["inference"], caller.Permissions);
+        Assert.Equal(expiry, caller.ExpiresAt);
+        Assert.NotNull(link);
+        Assert.Equal(ApiKeyPermissions.All, link.Permissions);
+        Assert.Empty(link.ModelScope);
+        Assert.Null(link.ExpiresAt);
+        Assert.Null(await services.Keys.GetSessionCallerAsync("acme", other.Info.KeyId, default));
+        Assert.Null(await services.Keys.GetSessionCallerAsync("nobody", null, default));
+
+        await services.Keys.SetCustomerDisabledAsync("acme", true, default);
+        Assert.Null(await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default));
+        Assert.Null(await services.Keys.GetSessionCallerAsync("acme", null, default));
+
+        await services.Keys.SetCustomerDisabledAsync("acme", false, default);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Null(await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default));
+    }
+
+    [Fact]
+    public async Task A_key_without_keys_manage_can_neither_create_nor_revoke_keys()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = await services.Keys.CreateAsync("acme", "ci", null, null, default);
+        var grantor = (await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default))!;
+
+        var create = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.CreateWithinAsync(grantor, "x", null, null, null, default));
+        var revoke = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.RevokeWithinAsync(grantor, key.Info.KeyId, default));
+
+        Assert.Equal("insufficient_permissions", create.Code);
+        Assert.Contains("keys.manage", create.Message, StringComparison.Ordinal);
+        Assert.Equal("insufficient_permissions", revoke.Code);
+        Assert.Single(await services.Keys.ListAsync("acme", default), k => k.Status == ApiKeyStatus.Active);
+    }
+
+    [Fact]
+    public async Task A_scoped_key_creates_keys_within_its_models_only()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = await services.Keys.CreateAsync("acme", "scoped", ["tiny-llama", "phi"], null, ApiKeyPermissions.All, default);
+        var grantor = (await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default))!;
+
+        var other = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.CreateWithinAsync(grantor, "x", ["tiny-llama", "gpt-4o"], null, null, default));
+        var inherited = await services.Keys.CreateWithinAsync(grantor, "inherits", null, null, null, default);
+        var narrower = await services.Keys.CreateWithinAsync(grantor, "narrower", ["phi"], null, null, default);
+
+        Assert.Equal("key_models_exceeded", other.Code);
+        Assert.Equal("models", other.Param);
+        Assert.Equal(["tiny-llama", "phi"], inherited.Info.ModelScope);
+        Assert.Equal(["phi"], narrower.Info.ModelScope);
+        Assert.Equal(3, (await services.Keys.ListAsync("acme", default)).Count);
+    }
+
+    [Fact]
+    public async Task A_key_creates_keys_with_no_permission_it_lacks()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var key = await services.Keys.CreateAsync("acme", "ci", null, null, ["inference", "keys.manage"], default);
+        var grantor = (await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default))!;
+
+        var batches = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.CreateWithinAsync(grantor, "x", null, null, ["inference", "batches"], default));
+        var inherited = await services.Keys.CreateWithinAsync(grantor, "defaults", null, null, null, default);
+        var manager = await services.Keys.CreateWithinAsync(grantor, "manager", null, null, ["keys.manage"], default);
+
+        Assert.Equal("key_permissions_exceeded", batches.Code);
+        Assert.Equal("permissions", batches.Param);
+        Assert.Contains("'batches'", batches.Message, StringComparison.Ordinal);
+        Assert.Equal(["inference"], inherited.Info.Permissions);
+        Assert.Equal(["keys.manage"], manager.Info.Permissions);
+    }
+
+    [Fact]
+    public async Task An_expiring_key_creates_keys_that_expire_no_later_than_itself()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var expiry = _clock.GetUtcNow().AddMinutes(2);
+        var key = await services.Keys.CreateAsync("acme", "short", null, expiry, ApiKeyPermissions.All, default);
+        var grantor = (await services.Keys.GetSessionCallerAsync("acme", key.Info.KeyId, default))!;
+
+        var later = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.CreateWithinAsync(grantor, "x", null, _clock.GetUtcNow().AddDays(1), null, default));
+        var inherited = await services.Keys.CreateWithinAsync(grantor, "inherits", null, null, null, default);
+        var sooner = await services.Keys.CreateWithinAsync(grantor, "sooner", null, _clock.GetUtcNow().AddMinutes(1), null, default);
+
+        Assert.Equal("key_expiry_exceeded", later.Code);
+        Assert.Equal(expiry, inherited.Info.ExpiresAt);
+        Assert.Equal(_clock.GetUtcNow().AddMinutes(1), sooner.Info.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task A_full_customer_session_grants_anything_for_its_own_customer()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        await services.Keys.EnsureCustomerAsync("acme", default);
+        var link = (await services.Keys.GetSessionCallerAsync("acme", null, default))!;
+
+        var created = await services.Keys.CreateWithinAsync(link, "all", null, null, ApiKeyPermissions.All, default);
+        var defaults = await services.Keys.CreateWithinAsync(link, "defaults", ["phi"], null, null, default);
+
+        Assert.Equal("acme", created.Info.CustomerId);
+        Assert.Equal(ApiKeyPermissions.All, created.Info.Permissions);
+        Assert.Empty(created.Info.ModelScope);
+        Assert.Null(created.Info.ExpiresAt);
+        Assert.Equal(ApiKeyPermissions.Default, defaults.Info.Permissions);
+    }
+
+    [Fact]
+    public async Task A_key_revokes_only_keys_of_its_customer_that_are_no_broader_than_itself()
+    {
+        await using var services = await KeyServices.StartAsync(_database, _clock);
+        var bound = _clock.GetUtcNow().AddDays(1);
+        var session = await services.Keys.CreateAsync("acme", "session", ["phi"], bound, ["inference", "keys.manage"], default);
+        var allModels = await services.Keys.CreateAsync("acme", "all-models", null, bound.AddHours(-1), ["inference"], default);
+        var morePermissions = await services.Keys.CreateAsync("acme", "batches", ["phi"], bound.AddHours(-1), ["inference", "batches"], default);
+        var noExpiry = await services.Keys.CreateAsync("acme", "forever", ["phi"], null, ["inference"], default);
+        var narrower = await services.Keys.CreateAsync("acme", "narrower", ["phi"], bound.AddHours(-1), ["inference"], default);
+        var elsewhere = await services.Keys.CreateAsync("globex", "theirs", ["phi"], bound.AddHours(-1), ["inference"], default);
+        var grantor = (await services.Keys.GetSessionCallerAsync("acme", session.Info.KeyId, default))!;
+
+        foreach (var broader in new[] { allModels, morePermissions, noExpiry })
+        {
+            var denied = await Assert.ThrowsAsync<KeyGrantDeniedException>(() => services.Keys.RevokeWithinAsync(grantor, broader.Info.KeyId, default));
+            Assert.Equal("key_broader_than_session", denied.Code);
+        }
+
+        var revoked = await services.Keys.RevokeWithinAsync(grantor, narrower.Info.KeyId, default);
+        var notFound = await services.Keys.RevokeWithinAsync(grantor, elsewhere.Info.KeyId, default);
+
+        Assert.Equal(ApiKeyStatus.Revoked, revoked?.Status);
+        Assert.Null(notFound);
+        var statuses = (await services.Keys.ListAsync(null, default)).ToDictionary(k => k.Name, k => k.Status);
+        Assert.Equal(ApiKeyStatus.Active, statuses["all-models"]);
+        Assert.Equal(ApiKeyStatus.Active, statuses["batches"]);
+        Assert.Equal(ApiKeyStatus.Active, statuses["forever"]);
+        Assert.Equal(ApiKeyStatus.Active, statuses["theirs"]);
     }
 
     private static string Replace(string text, int index, char replacement) =>

@@ -37,8 +37,9 @@ internal sealed class KeyServices : IAsyncDisposable
         TimeProvider time,
         string hashSecret = DefaultSecret,
         TimeSpan? cacheTtl = null,
-        string? adminKey = null) =>
-        StartAsync(database.Provider, database.ConnectionString, time, hashSecret, cacheTtl, adminKey);
+        string? adminKey = null,
+        bool migrate = true) =>
+        StartAsync(database.Provider, database.ConnectionString, time, hashSecret, cacheTtl, adminKey, migrate);
 
     public static async Task<KeyServices> StartAsync(
         string databaseProvider,
@@ -46,7 +47,8 @@ internal sealed class KeyServices : IAsyncDisposable
         TimeProvider time,
         string hashSecret = DefaultSecret,
         TimeSpan? cacheTtl = null,
-        string? adminKey = null)
+        string? adminKey = null,
+        bool migrate = true)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -68,7 +70,11 @@ internal sealed class KeyServices : IAsyncDisposable
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         provider.GetRequiredService<IStartupValidator>().Validate();
-        await provider.MigrateDatabaseAsync();
+        if (migrate)
+        {
+            await provider.MigrateDatabaseAsync();
+        }
+
         return new KeyServices(provider, activity);
     }
 

@@ -42,6 +42,28 @@ public sealed class DashboardKeysTests(DashboardFixture dashboard)
     }
 
     [Fact]
+    public async Task A_session_whose_key_cannot_manage_keys_sees_permissions_but_no_create_or_revoke()
+    {
+        var viewer = await dashboard.Service.Services.GetRequiredService<ApiKeyService>().CreateAsync("globex", "Viewer", null, null, ["inference", "usage.read"], CancellationToken.None);
+        try
+        {
+            await using var browser = await dashboard.OpenAsync();
+            var page = browser.Page;
+            await browser.SignInAndWaitAsync(viewer.Key);
+
+            Assert.False(await page.Locator("#create-key-form").IsVisibleAsync());
+            Assert.True(await page.Locator("#keys-read-only").IsVisibleAsync());
+            Assert.Equal(0, await page.Locator("#keys-table button[data-revoke]").CountAsync());
+            var row = page.Locator($"#keys-table tr[data-key-id=\"{viewer.Info.KeyId}\"] .key-permissions");
+            Assert.Equal("inferenceusage.read", await row.TextContentAsync());
+        }
+        finally
+        {
+            await dashboard.Service.Services.GetRequiredService<ApiKeyService>().RevokeAsync(viewer.Info.KeyId, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_key_created_in_the_page_is_shown_once_and_works_for_the_api()
     {
         await using var browser = await dashboard.OpenAsync();
@@ -75,6 +97,7 @@ public sealed class DashboardKeysTests(DashboardFixture dashboard)
         Assert.DoesNotContain(key, await page.ContentAsync(), StringComparison.Ordinal);
         var created = await dashboard.Service.Services.GetRequiredService<ApiKeyService>().GetAsync(keyId, CancellationToken.None);
         Assert.Equal("globex", created!.CustomerId);
+        Assert.Equal(ApiKeyPermissions.Default, created.Permissions);
         Assert.InRange(created.ExpiresAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30));
     }
 

@@ -43,13 +43,13 @@ internal static class DashboardSeed
         var largePrice = await prices.SetAsync(LargeModel, LargeInputPrice, LargeOutputPrice, 5_000, DateTimeOffset.UnixEpoch, none);
         var demoPrice = await prices.CurrentAsync("demo", none);
 
-        var production = await keys.CreateAsync("globex", "Production backend", null, null, none);
+        var production = await keys.CreateAsync("globex", "Production backend", null, null, ApiKeyPermissions.All, none);
         var staging = await keys.CreateAsync("globex", "Staging", ["demo"], null, none);
         var ci = await keys.CreateAsync("globex", "CI pipeline", null, now.AddDays(30), none);
         var laptop = await keys.CreateAsync("globex", "Old laptop", null, null, none);
         await keys.RevokeAsync(laptop.Info.KeyId, none);
 
-        var initechMain = await keys.CreateAsync("initech", "Initech API", null, null, none);
+        var initechMain = await keys.CreateAsync("initech", "Initech API", null, null, ApiKeyPermissions.All, none);
         var initechXss = await keys.CreateAsync("initech", XssKeyName, null, null, none);
 
         await limits.SetAsync(LimitScope.Customer, "globex", null, null, GlobexSpendCap, GlobexTokenCap, none);

@@ -225,6 +225,7 @@ async function startApp(session) {
   state.batchPage = 0;
   $('#customer-name').textContent = session.customer_name || session.customer;
   $('#customer-name').title = `Customer ${session.customer}`;
+  configureKeyForm(session);
   showView('app');
   await loadAll();
 }
@@ -529,6 +530,21 @@ async function cancelBatch(batch) {
   await loadBatches(state.batchPage);
 }
 
+// The server enforces all of this; the page only leaves out what the session's key may not do.
+function canManageKeys() {
+  return (state.session?.permissions || []).includes('keys.manage');
+}
+
+function configureKeyForm(session) {
+  const held = new Set(session.permissions || []);
+  $('#create-key-form').hidden = !held.has('keys.manage');
+  $('#keys-read-only').hidden = held.has('keys.manage');
+  for (const box of document.querySelectorAll('#key-permissions input[name="permission"]')) {
+    box.disabled = !held.has(box.value);
+    if (box.disabled) box.checked = false;
+  }
+}
+
 const KEY_STATUS = { active: ['Active', 'ok'], revoked: ['Revoked', 'bad'], expired: ['Expired', 'warn'] };
 
 async function loadKeys() {
@@ -537,13 +553,13 @@ async function loadKeys() {
     const list = await api('/keys');
     state.keys = list.data;
     renderKeys();
-  }, (message) => emptyRow(table, 8, `Keys could not be loaded: ${message}`));
+  }, (message) => emptyRow(table, 9, `Keys could not be loaded: ${message}`));
 }
 
 function renderKeys() {
   const table = $('#keys-table');
   if (state.keys.length === 0) {
-    emptyRow(table, 8, 'No keys yet. Create one above.');
+    emptyRow(table, 9, canManageKeys() ? 'No keys yet. Create one above.' : 'No keys yet.');
     return;
   }
   // Active keys first, newest first within each status.
@@ -551,13 +567,14 @@ function renderKeys() {
   const keys = [...state.keys].sort((a, b) => order[a.status] - order[b.status] || b.created_at - a.created_at);
   table.tBodies[0].replaceChildren(...keys.map((k) => {
     const [label, tone] = KEY_STATUS[k.status] || [k.status, null];
-    const revoke = k.status === 'active'
+    const revoke = k.status === 'active' && canManageKeys()
       ? h('button', { type: 'button', class: 'btn-link-danger', 'data-revoke': k.id, 'aria-label': `Revoke key ${k.name}`, onclick: () => confirmRevoke(k) }, 'Revoke')
       : null;
     return h('tr', { 'data-key-id': k.id },
       h('td', { class: 'cell-name' }, h('span', { class: 'key-name' }, k.name), k.current ? h('span', { class: 'you', title: 'You signed in with this key' }, 'This session') : null),
       h('td', { class: 'mono' }, k.redacted_value),
       h('td', {}, k.models.length === 0 ? h('span', { class: 'muted' }, 'All models') : k.models.map((m) => h('span', { class: 'tag' }, m))),
+      h('td', { class: 'key-permissions' }, (k.permissions || []).map((p) => h('span', { class: 'tag' }, p))),
       h('td', { class: 'nowrap' }, day(k.created_at)),
       h('td', { class: 'nowrap' }, relative(k.last_used_at)),
       h('td', { class: 'nowrap' }, k.expires_at ? day(k.expires_at) : h('span', { class: 'muted' }, 'Never')),
@@ -573,14 +590,16 @@ async function createKey(event) {
   const name = $('#key-name').value.trim();
   const models = $('#key-models').value.split(',').map((m) => m.trim()).filter(Boolean);
   const expires = $('#key-expiry').value;
+  const permissions = [...document.querySelectorAll('#key-permissions input[name="permission"]:checked')].map((box) => box.value);
   const button = $('#create-key');
   button.disabled = true;
   try {
     const created = await api('/keys', {
       method: 'POST',
-      body: { name: name || null, models: models.length ? models : null, expires_in_days: expires ? Number(expires) : null },
+      body: { name: name || null, models: models.length ? models : null, expires_in_days: expires ? Number(expires) : null, permissions },
     });
     $('#create-key-form').reset();
+    configureKeyForm(state.session);
     showNewKey(created.key);
     await loadKeys();
   } catch (error) {

@@ -425,6 +425,10 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(100);
 
+                    b.Property<string>("Permissions")
+                        .IsRequired()
+                        .HasMaxLength(200);
+
                     b.Property<string>("Prefix")
                         .IsRequired()
                         .HasMaxLength(16);
