@@ -136,10 +136,13 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
     {
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(caller);
-        if (route.Permission is { } permission && !caller.Has(permission))
+        var missing = route.Permission is { } permission && !caller.Has(permission) ? permission
+            : route.AlsoRequires is { } second && !caller.Has(second) ? second
+            : null;
+        if (missing is not null)
         {
             throw ApiException.Forbidden(
-                $"You have insufficient permissions for this operation. Missing permission: {permission} (needed for {route.Method} {route.Pattern}). Use a key that has it, or ask for one.",
+                $"You have insufficient permissions for this operation. Missing permission: {missing} (needed for {route.Method} {route.Pattern}). Use a key that has it, or ask for one.",
                 "insufficient_permissions");
         }
     }

@@ -28,6 +28,12 @@ public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAut
     /// </summary>
     public string? Permission { get; init; }
 
+    /// <summary>
+    /// A second permission the route needs, for a route that does two kinds of thing: creating a batch both uses the
+    /// batch API and asks for completions, so a key with <c>batches</c> alone cannot reach inference through it.
+    /// </summary>
+    public string? AlsoRequires { get; init; }
+
     /// <summary>The pattern as an Azure Functions route (no leading slash).</summary>
     public string FunctionsRoute => Pattern.TrimStart('/');
 }

@@ -39,7 +39,7 @@ public static class ApiRoutes
     public static readonly ApiRoute GetFile = new("GetFile", "GET", "/v1/files/{id}", ApiAuth.ApiKey, typeof(GetFileHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
     public static readonly ApiRoute GetFileContent = new("GetFileContent", "GET", "/v1/files/{id}/content", ApiAuth.ApiKey, typeof(GetFileContentHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
     public static readonly ApiRoute DeleteFile = new("DeleteFile", "DELETE", "/v1/files/{id}", ApiAuth.ApiKey, typeof(DeleteFileHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
-    public static readonly ApiRoute CreateBatch = new("CreateBatch", "POST", "/v1/batches", ApiAuth.ApiKey, typeof(CreateBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+    public static readonly ApiRoute CreateBatch = new("CreateBatch", "POST", "/v1/batches", ApiAuth.ApiKey, typeof(CreateBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches, AlsoRequires = ApiKeyPermissions.Inference };
     public static readonly ApiRoute ListBatches = new("ListBatches", "GET", "/v1/batches", ApiAuth.ApiKey, typeof(ListBatchesHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
     public static readonly ApiRoute GetBatch = new("GetBatch", "GET", "/v1/batches/{id}", ApiAuth.ApiKey, typeof(GetBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
     public static readonly ApiRoute CancelBatch = new("CancelBatch", "POST", "/v1/batches/{id}/cancel", ApiAuth.ApiKey, typeof(CancelBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };

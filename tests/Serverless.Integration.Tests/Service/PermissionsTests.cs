@@ -33,6 +33,8 @@ public sealed class PermissionsTests(ServiceFixture service)
             (inferenceOnly, HttpMethod.Get, "/v1/files/file-abc/content", null, "batches"),
             (inferenceOnly, HttpMethod.Get, "/v1/batches", null, "batches"),
             (inferenceOnly, HttpMethod.Post, "/v1/batches", """{"input_file_id":"file-abc","endpoint":"/v1/chat/completions","completion_window":"24h"}""", "batches"),
+            // A batch's lines are completions: batches alone cannot reach inference through one.
+            (batchesOnly, HttpMethod.Post, "/v1/batches", """{"input_file_id":"file-abc","endpoint":"/v1/chat/completions","completion_window":"24h"}""", "inference"),
             (inferenceOnly, HttpMethod.Get, "/v1/usage", null, "usage.read"),
             (batchesOnly, HttpMethod.Get, "/v1/usage/receipt_secret", null, "usage.read"),
         };
