@@ -90,6 +90,15 @@ public sealed class GenerationGate
         }
     }
 
+    /// <summary>Live requests of the customer waiting for a slot.</summary>
+    public int WaitingFor(string customerId)
+    {
+        lock (_lock)
+        {
+            return _customers.TryGetValue(customerId, out var customer) ? customer.LiveQueue.Count : 0;
+        }
+    }
+
     /// <summary>
     /// A slot for a live request: at once when one is free and the caller is within its caps, else in the fair queue
     /// up to Inference:QueueTimeout. 429 <c>concurrency_limit_exceeded</c> when the caller's own share is used up (its
