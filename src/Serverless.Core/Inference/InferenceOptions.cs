@@ -22,9 +22,9 @@ public sealed class InferenceOptions
     [Range(1, 1024)]
     public int? MaxConcurrentPerCustomer { get; set; }
 
-    /// <summary>Generations one API key may run at once on this instance; unset: the customer's cap.</summary>
+    /// <summary>Generations one API key (by key id) may run at once on this instance; unset: the customer's cap. ("PerKeyId": a setting ending in "Key" reads as a secret.)</summary>
     [Range(1, 1024)]
-    public int? MaxConcurrentPerKey { get; set; }
+    public int? MaxConcurrentPerKeyId { get; set; }
 
     /// <summary>
     /// Live requests of one customer allowed to wait for a slot; beyond this, 429 concurrency_limit_exceeded. Unset: a
@@ -37,7 +37,7 @@ public sealed class InferenceOptions
     public int CustomerConcurrencyCap => MaxConcurrentPerCustomer ?? Math.Max(1, MaxConcurrentGenerations / 2);
 
     /// <summary>The per-key running cap in force.</summary>
-    public int KeyConcurrencyCap => MaxConcurrentPerKey ?? CustomerConcurrencyCap;
+    public int KeyConcurrencyCap => MaxConcurrentPerKeyId ?? CustomerConcurrencyCap;
 
     /// <summary>The per-customer queue bound in force.</summary>
     public int CustomerQueueCap => MaxQueuedPerCustomer ?? ((MaxQueuedRequests + 3) / 4);

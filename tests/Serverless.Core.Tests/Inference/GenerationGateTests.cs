@@ -21,7 +21,7 @@ public sealed class GenerationGateTests
             MaxConcurrentGenerations = running,
             MaxQueuedRequests = queued,
             MaxConcurrentPerCustomer = perCustomer,
-            MaxConcurrentPerKey = perKey,
+            MaxConcurrentPerKeyId = perKey,
             MaxQueuedPerCustomer = queuedPerCustomer,
             QueueTimeout = Timeout,
             RetryAfterSeconds = 3,
@@ -59,7 +59,7 @@ public sealed class GenerationGateTests
         var one = new InferenceOptions { MaxConcurrentGenerations = 1, MaxQueuedRequests = 5, MaxConcurrentPerCustomer = null };
         Assert.Equal(1, one.CustomerConcurrencyCap);
         Assert.Equal(2, one.CustomerQueueCap);
-        Assert.Equal(2, new InferenceOptions { MaxConcurrentPerCustomer = 3, MaxConcurrentPerKey = 2 }.KeyConcurrencyCap);
+        Assert.Equal(2, new InferenceOptions { MaxConcurrentPerCustomer = 3, MaxConcurrentPerKeyId = 2 }.KeyConcurrencyCap);
     }
 
     [Fact]
