@@ -260,6 +260,19 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           name: 'Inference__MaxQueuedRequests'
           value: string(maxQueuedRequests)
         }
+        // Fair share per customer and key: empty means derived from the slots and the queue (half of them running, a quarter queued).
+        {
+          name: 'Inference__MaxConcurrentPerCustomer'
+          value: ''
+        }
+        {
+          name: 'Inference__MaxConcurrentPerKeyId'
+          value: ''
+        }
+        {
+          name: 'Inference__MaxQueuedPerCustomer'
+          value: ''
+        }
         {
           name: 'Inference__QueueTimeout'
           value: '00:00:30'

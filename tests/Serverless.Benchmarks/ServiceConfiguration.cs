@@ -23,6 +23,9 @@ internal sealed class ServiceConfiguration(string root, string blobConnectionStr
             ["ModelStorage__BlobConnectionString"] = blobConnectionString,
             ["ModelStorage__CacheDirectory"] = Path.Combine(root, "cache-" + Interlocked.Increment(ref _caches)),
             ["ModelStorage__Models__0__Id"] = modelId,
+            // The benchmarks measure the instance, driven by one customer (or a few): no per-customer share, as before it.
+            ["Inference__MaxConcurrentPerCustomer"] = "1024",
+            ["Inference__MaxQueuedPerCustomer"] = "100000",
             ["DOTNET_NOLOGO"] = "1",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         };

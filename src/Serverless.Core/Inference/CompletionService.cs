@@ -59,7 +59,7 @@ public sealed partial class CompletionService(
 
         // The slot comes first: a reservation then always means "generating now", so a request queued for a
         // slot holds no budget, and one whose instance dies while queued was never admitted.
-        using var slot = await gate.EnterAsync(call.Aborted);
+        using var slot = await gate.EnterAsync(caller, call.Aborted);
         var ledger = metering.Enabled
             ? await AdmitAsync(call, caller, request, prompt.Length, maxTokens, idempotency)
             : RequestLedger.Unmetered(caller.CustomerId, time);
@@ -123,7 +123,7 @@ public sealed partial class CompletionService(
         var request = invocation.Request;
         var (model, prompt, maxTokens) = await PrepareAsync(invocation.Caller, request, invocation.Prompt, background: true, cancellationToken, null);
 
-        using var slot = await gate.EnterBackgroundAsync(cancellationToken);
+        using var slot = await gate.EnterBackgroundAsync(invocation.Caller, cancellationToken);
         var admission = await metering.AdmitAsync(new AdmissionRequest
         {
             RequestId = invocation.RequestId,

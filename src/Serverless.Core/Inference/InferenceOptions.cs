@@ -15,6 +15,33 @@ public sealed class InferenceOptions
     [Range(0, 100_000)]
     public int MaxQueuedRequests { get; set; } = 64;
 
+    /// <summary>
+    /// Generations one customer may run at once on this instance (live requests and batch lines together); unset: half
+    /// of <see cref="MaxConcurrentGenerations"/> (at least 1), so one customer never holds every slot.
+    /// </summary>
+    [Range(1, 1024)]
+    public int? MaxConcurrentPerCustomer { get; set; }
+
+    /// <summary>Generations one API key (by key id) may run at once on this instance; unset: the customer's cap. ("PerKeyId": a setting ending in "Key" reads as a secret.)</summary>
+    [Range(1, 1024)]
+    public int? MaxConcurrentPerKeyId { get; set; }
+
+    /// <summary>
+    /// Live requests of one customer allowed to wait for a slot; beyond this, 429 concurrency_limit_exceeded. Unset: a
+    /// quarter of <see cref="MaxQueuedRequests"/> (rounded up), so one customer cannot fill the shared queue.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int? MaxQueuedPerCustomer { get; set; }
+
+    /// <summary>The per-customer running cap in force.</summary>
+    public int CustomerConcurrencyCap => MaxConcurrentPerCustomer ?? Math.Max(1, MaxConcurrentGenerations / 2);
+
+    /// <summary>The per-key running cap in force.</summary>
+    public int KeyConcurrencyCap => MaxConcurrentPerKeyId ?? CustomerConcurrencyCap;
+
+    /// <summary>The per-customer queue bound in force.</summary>
+    public int CustomerQueueCap => MaxQueuedPerCustomer ?? ((MaxQueuedRequests + 3) / 4);
+
     /// <summary>How long a queued request waits for a slot before it gets 429.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -89,6 +89,7 @@ public sealed class HostCrashScenario : IAsyncLifetime
             ["ModelStorage:CacheDirectory"] = Path.Combine(_root, "cache"),
             // Every stream must be generating at the kill, none waiting in line for a slot.
             ["Inference:MaxConcurrentGenerations"] = "32",
+            ["Inference:MaxConcurrentPerCustomer"] = "32",
         });
 
         // setup migrates, uploads the demo model, prices it and creates a key for customer "dev", as run.sh does.

@@ -87,6 +87,9 @@ public class ServiceFixture : IAsyncLifetime
             ["LocalDurableTask:MaxQueuePollingInterval"] = "00:00:00.200",
             ["Batch:ChunkSize"] = "4",
             ["Batch:ProgressInterval"] = "00:00:00.100",
+            // Some tests send 50 requests at once from one key (single-flight loads, budget races): all of them must
+            // wait for a slot rather than meet the customer's default quarter of the queue (the fair-share tests use their own host).
+            ["Inference:MaxQueuedPerCustomer"] = "64",
         };
         Configure(settings);
         string[] blobModels = ["demo", .. ColdModels, "broken"];
