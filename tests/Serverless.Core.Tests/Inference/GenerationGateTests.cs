@@ -27,7 +27,7 @@ public sealed class GenerationGateTests
             RetryAfterSeconds = 3,
         }), _time);
 
-    private static ApiCaller Caller(string customer, string key = "") => new(customer + "/key" + key, customer, []);
+    private static ApiCaller Caller(string customer, string key = "") => new(customer + "/key" + key, customer, [], []);
 
     private static async Task<GenerationGate.Slot> Granted(ValueTask<GenerationGate.Slot> entering) =>
         await entering.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
