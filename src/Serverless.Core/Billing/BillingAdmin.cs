@@ -53,7 +53,7 @@ public sealed class BillingAdmin(IDbContextFactory<ServerlessDbContext> database
                 .Where(l => l.CustomerId == customerId).ToList();
             reconciliation = new CustomerReconciliationObject(
                 run.Id, run.RanAt.ToUnixTimeSeconds(), run.RangeStart.ToUnixTimeSeconds(), run.RangeEnd.ToUnixTimeSeconds(),
-                lines.Count(l => l.Status is ReconciliationStatus.Mismatch or ReconciliationStatus.LedgerMismatch), lines);
+                lines.Count(l => ReconciliationStatus.IsDifference(l.Status)), lines);
         }
 
         var invoices = await db.Set<BillingPeriod>().AsNoTracking()
@@ -79,11 +79,14 @@ public sealed class BillingAdmin(IDbContextFactory<ServerlessDbContext> database
         var byStatus = await db.Set<ExportBucket>().AsNoTracking().GroupBy(b => b.Status)
             .Select(g => new { Status = g.Key, Count = g.LongCount(), Value = g.Sum(b => b.Value) }).ToListAsync(cancellationToken);
         long outbox = await db.Set<ExportQueueItem>().LongCountAsync(cancellationToken);
+        var late = await db.Set<ExportBucket>().AsNoTracking().Where(b => b.StripeTimestamp != null && !b.IsCorrection)
+            .GroupBy(b => 1).Select(g => new { Count = g.LongCount(), Value = g.Sum(b => b.Value) }).FirstOrDefaultAsync(cancellationToken);
         var last = await db.Set<ReconciliationRun>().AsNoTracking().OrderByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
         long Count(string status) => byStatus.Where(s => s.Status == status).Sum(s => s.Count);
         return new BillingStatusObject(
             options.Value.Enabled, meters, outbox, Count(ExportStatus.Pending), byStatus.Where(s => s.Status == ExportStatus.Pending).Sum(s => s.Value),
-            Count(ExportStatus.Accepted), Count(ExportStatus.DeadLetter), last?.Id, last?.RanAt.ToUnixTimeSeconds(), last?.Differences);
+            Count(ExportStatus.Accepted), Count(ExportStatus.DeadLetter), last?.Id, last?.RanAt.ToUnixTimeSeconds(), last?.Differences,
+            byStatus.Where(s => s.Status == ExportStatus.DeadLetter).Sum(s => s.Value), late?.Count ?? 0, late?.Value ?? 0);
     }
 
     public async Task<IReadOnlyList<ExportBucket>> DeadLettersAsync(CancellationToken cancellationToken)

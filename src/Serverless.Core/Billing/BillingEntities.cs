@@ -40,6 +40,13 @@ public sealed class ExportBucket
 
     public DateTimeOffset BucketStart { get; set; }
 
+    /// <summary>
+    /// The timestamp sent to Stripe when it is not <see cref="BucketStart"/>: late usage (a bucket older than Stripe's
+    /// 35-day window when it is due) is sent with the time it was sent at; see <see cref="LateUsage"/>. Null: not shifted.
+    /// Set before the send and kept across retries, so it is the time Stripe holds the event at.
+    /// </summary>
+    public DateTimeOffset? StripeTimestamp { get; set; }
+
     public int Sequence { get; set; }
 
     public required string Identifier { get; set; }
@@ -78,7 +85,10 @@ public static class ExportStatus
 
     public const string Accepted = "accepted";
 
-    /// <summary>Rejected permanently (a 4xx other than 429); waits for an admin to retry it.</summary>
+    /// <summary>
+    /// Rejected permanently (a 4xx other than 429); waits for an admin to retry it. Stripe does not have it: reconciliation
+    /// reports it as a difference and never resends it on its own.
+    /// </summary>
     public const string DeadLetter = "dead_letter";
 
     /// <summary>Cancelled in Stripe by a meter event adjustment during reconciliation.</summary>

@@ -48,7 +48,7 @@ public sealed class MeterEventSender(StripeClientFactory clients, TimeProvider t
             {
                 EventName = bucket.EventName,
                 Identifier = bucket.Identifier,
-                Timestamp = bucket.BucketStart.UtcDateTime,
+                Timestamp = LateUsage.Timestamp(bucket).UtcDateTime,
                 Payload = Payload(bucket),
             }, cancellationToken: cancellationToken);
             return DeliveryResult.Accepted;
@@ -78,7 +78,7 @@ public sealed class MeterEventSender(StripeClientFactory clients, TimeProvider t
             {
                 EventName = b.EventName,
                 Identifier = b.Identifier,
-                Timestamp = b.BucketStart.UtcDateTime,
+                Timestamp = LateUsage.Timestamp(b).UtcDateTime,
                 Payload = Payload(b),
             }).ToList(),
         };

@@ -14,17 +14,31 @@ using Stripe.Billing;
 namespace Serverless.Core.Billing;
 
 /// <summary>
-/// One customer, meter and UTC day: what the ledger holds, what was exported, what is still on its way, what
-/// Stripe's meter event summaries say, and what was done about a difference.
+/// One customer, meter and UTC day: what the ledger holds, what was exported, what is still on its way, what Stripe
+/// refused, what Stripe's meter event summaries say, and what was done about a difference. The ledger, exported,
+/// pending and dead-lettered columns count usage by the day it was used (ledger = exported + pending + dead_lettered);
+/// Stripe counts events by the day they are timestamped. Late usage (<see cref="LateUsage"/>) is timestamped later than
+/// its day: <paramref name="LateOut"/> of this day's exported tokens Stripe holds on a later day, and
+/// <paramref name="LateIn"/> tokens of earlier days it holds on this one. Stripe should hold exported − late_out + late_in.
 /// </summary>
+/// <param name="DeadLettered">Tokens of this day in events Stripe refused permanently: Stripe will not bill them until an operator retries them.</param>
 public sealed record ReconciliationLine(
-    string CustomerId, string Meter, string Day, long Ledger, long Exported, long Pending, long Stripe, string Status, string? Action);
+    string CustomerId, string Meter, string Day, long Ledger, long Exported, long Pending, long Stripe, string Status, string? Action,
+    long DeadLettered = 0, long LateOut = 0, long LateIn = 0)
+{
+    /// <summary>What Stripe should hold for this day once nothing is pending.</summary>
+    public long ExpectedInStripe => Exported - LateOut + LateIn;
+}
 
 public sealed record ReconciliationResult(long RunId, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<ReconciliationLine> Lines)
 {
-    public int Differences => Lines.Count(l => l.Status != ReconciliationStatus.Ok && l.Status != ReconciliationStatus.PendingExport);
+    /// <summary>Lines whose difference remains after this run (corrected lines and usage on its way are not).</summary>
+    public int Differences => Lines.Count(l => ReconciliationStatus.IsDifference(l.Status));
 
     public int Corrections => Lines.Count(l => l.Action is not null && l.Status == ReconciliationStatus.Corrected);
+
+    /// <summary>Tokens Stripe refused permanently, over all lines.</summary>
+    public long DeadLettered => Lines.Sum(l => l.DeadLettered);
 }
 
 public static class ReconciliationStatus
@@ -34,6 +48,12 @@ public static class ReconciliationStatus
     public const string Mismatch = "mismatch";
     public const string Corrected = "corrected";
     public const string LedgerMismatch = "ledger_mismatch";
+
+    /// <summary>Some of the day's usage is in dead-lettered events: money Stripe does not have. Never corrected automatically.</summary>
+    public const string DeadLettered = "dead_lettered";
+
+    /// <summary>Whether a line with this status is a difference an operator must act on.</summary>
+    public static bool IsDifference(string status) => status is Mismatch or LedgerMismatch or DeadLettered;
 }
 
 /// <summary>
@@ -72,10 +92,11 @@ public sealed partial class Reconciler(
 
         var ledger = await SumLedgerAsync(from, to, cancellationToken);
         var buckets = await SumBucketsAsync(from, to, cancellationToken);
+        var lateIn = await SumLateInAsync(from, to, cancellationToken);
         var stripeIds = await StripeCustomerIdsAsync(cancellationToken);
         var meters = await MetersAsync(cancellationToken);
 
-        var keys = ledger.Keys.Concat(buckets.Keys).Distinct().OrderBy(k => k.Customer, StringComparer.Ordinal).ThenBy(k => k.Meter, StringComparer.Ordinal).ThenBy(k => k.Day).ToList();
+        var keys = ledger.Keys.Concat(buckets.Keys).Concat(lateIn.Keys).Distinct().OrderBy(k => k.Customer, StringComparer.Ordinal).ThenBy(k => k.Meter, StringComparer.Ordinal).ThenBy(k => k.Day).ToList();
         var stripe = await StripeTotalsAsync(keys.Select(k => (k.Customer, k.Meter)).Distinct(), stripeIds, meters, from, to, cancellationToken);
 
         var lines = new List<ReconciliationLine>();
@@ -83,27 +104,30 @@ public sealed partial class Reconciler(
         {
             ledger.TryGetValue(key, out long ledgerTotal);
             buckets.TryGetValue(key, out var b);
+            lateIn.TryGetValue(key, out var late);
             stripe.TryGetValue(key, out long stripeTotal);
             string day = DateTimeOffset.FromUnixTimeMilliseconds(key.Day * DayMs).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            long expected = b.Exported - b.LateOut + late.Accepted;
             string status;
             string? action = null;
-            if (ledgerTotal != b.Exported + b.Pending)
+            if (ledgerTotal != b.Exported + b.Pending + b.DeadLettered)
             {
                 status = ReconciliationStatus.LedgerMismatch;
                 action = "export state disagrees with the ledger; investigate before billing";
             }
-            else if (b.Pending > 0)
+            else if (b.Pending > 0 || late.Pending > 0)
             {
                 // Events on their way may already be in Stripe (accepted, answer lost): nothing is corrected until they settle.
+                // Late buckets on their way count here too: Stripe would hold them on this day.
                 status = ReconciliationStatus.PendingExport;
             }
-            else if (stripeTotal == b.Exported)
+            else if (stripeTotal == expected)
             {
                 status = ReconciliationStatus.Ok;
             }
             else if (correct && _options.Enabled && stripeIds.TryGetValue(key.Customer, out var stripeCustomer) && meters.ContainsKey(key.Meter))
             {
-                action = await CorrectAsync(key, stripeCustomer, meters[key.Meter].EventName, b.Exported - stripeTotal, cancellationToken);
+                action = await CorrectAsync(key, stripeCustomer, meters[key.Meter].EventName, expected - stripeTotal, cancellationToken);
                 status = action.StartsWith("cannot", StringComparison.Ordinal) ? ReconciliationStatus.Mismatch : ReconciliationStatus.Corrected;
             }
             else
@@ -111,7 +135,18 @@ public sealed partial class Reconciler(
                 status = ReconciliationStatus.Mismatch;
             }
 
-            lines.Add(new ReconciliationLine(key.Customer, key.Meter, day, ledgerTotal, b.Exported, b.Pending, stripeTotal, status, action));
+            if (b.DeadLettered > 0 && status is not ReconciliationStatus.LedgerMismatch and not ReconciliationStatus.Mismatch)
+            {
+                // Dead letters are not resent here: Stripe refused them for a cause (a deleted customer, an archived meter)
+                // that resending does not fix, and this also runs unattended every few hours. The operator fixes the
+                // cause and retries them; late ones then go out under the late-usage policy.
+                string held = string.Create(CultureInfo.InvariantCulture,
+                    $"{b.DeadLettered} tokens dead-lettered (Stripe refused them and does not bill them); not resent by reconciliation: fix the cause, then 'billing dead-letters --retry'");
+                action = action is null ? held : action + "; " + held;
+                status = ReconciliationStatus.DeadLettered;
+            }
+
+            lines.Add(new ReconciliationLine(key.Customer, key.Meter, day, ledgerTotal, b.Exported, b.Pending, stripeTotal, status, action, b.DeadLettered, b.LateOut, late.Accepted));
         }
 
         long runId = await StoreAsync(from, to, lines, cancellationToken);
@@ -126,6 +161,12 @@ public sealed partial class Reconciler(
     private async Task<string> CorrectAsync(Key key, string stripeCustomer, string eventName, long missing, CancellationToken cancellationToken)
     {
         var dayStart = DateTimeOffset.FromUnixTimeMilliseconds(key.Day * DayMs);
+        if (dayStart < LateUsage.Cutoff(time.GetUtcNow()))
+        {
+            // A correction of a day past Stripe's window would be refused, or land on another day and break that day's count.
+            return "cannot correct: the day is outside the 35 days Stripe accepts meter events for";
+        }
+
         if (missing > 0)
         {
             return await SendCorrectionAsync(key, stripeCustomer, eventName, dayStart, missing, cancellationToken);
@@ -136,7 +177,7 @@ public sealed partial class Reconciler(
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var cancellable = await db.Set<ExportBucket>()
             .Where(b => b.CustomerId == key.Customer && b.Meter == key.Meter && b.Status == ExportStatus.Accepted
-                && b.BucketStart >= dayStart && b.BucketStart < dayStart.AddDays(1) && b.AcceptedAt > now.AddHours(-23))
+                && (b.StripeTimestamp ?? b.BucketStart) >= dayStart && (b.StripeTimestamp ?? b.BucketStart) < dayStart.AddDays(1) && b.AcceptedAt > now.AddHours(-23))
             .OrderByDescending(b => b.AcceptedAt)
             .ToListAsync(cancellationToken);
         long removed = 0;
@@ -236,8 +277,10 @@ public sealed partial class Reconciler(
 
     private async Task<Dictionary<Key, BucketTotals>> SumBucketsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
+        // Shifted: the accepted tokens Stripe holds on another day than their own (late usage).
         const string buckets = """
-            SELECT "CustomerId", "Meter", "BucketStart" / 86400000, "Status", SUM("Value")
+            SELECT "CustomerId", "Meter", "BucketStart" / 86400000, "Status", SUM("Value"),
+              SUM(CASE WHEN "StripeTimestamp" IS NOT NULL AND "StripeTimestamp" / 86400000 <> "BucketStart" / 86400000 THEN "Value" ELSE 0 END)
             FROM "ExportBuckets" WHERE "IsCorrection" = @false AND "BucketStart" >= @from AND "BucketStart" < @to
             GROUP BY "CustomerId", "Meter", "BucketStart" / 86400000, "Status"
             """;
@@ -252,8 +295,14 @@ public sealed partial class Reconciler(
         {
             var key = new Key((string)row[0], (string)row[1], Convert.ToInt64(row[2], CultureInfo.InvariantCulture));
             long value = Convert.ToInt64(row[4], CultureInfo.InvariantCulture);
+            long shifted = Convert.ToInt64(row[5], CultureInfo.InvariantCulture);
             totals.TryGetValue(key, out var t);
-            totals[key] = (string)row[3] is ExportStatus.Accepted or ExportStatus.Cancelled ? t with { Exported = t.Exported + value } : t with { Pending = t.Pending + value };
+            totals[key] = (string)row[3] switch
+            {
+                ExportStatus.Accepted or ExportStatus.Cancelled => t with { Exported = t.Exported + value, LateOut = t.LateOut + shifted },
+                ExportStatus.DeadLetter => t with { DeadLettered = t.DeadLettered + value },
+                _ => t with { Pending = t.Pending + value },
+            };
         }
 
         await foreach (var row in QueryAsync(outbox, from, to, cancellationToken))
@@ -265,6 +314,33 @@ public sealed partial class Reconciler(
                 totals.TryGetValue(key, out var t);
                 totals[key] = t with { Pending = t.Pending + Convert.ToInt64(row[index], CultureInfo.InvariantCulture) };
             }
+        }
+
+        return totals;
+    }
+
+    /// <summary>Late usage by the day Stripe holds it on (its shifted timestamp), from earlier days: accepted, and still on its way.</summary>
+    private async Task<Dictionary<Key, LateTotals>> SumLateInAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        const string late = """
+            SELECT "CustomerId", "Meter", "StripeTimestamp" / 86400000, "Status", SUM("Value")
+            FROM "ExportBuckets"
+            WHERE "IsCorrection" = @false AND "StripeTimestamp" IS NOT NULL AND "StripeTimestamp" >= @from AND "StripeTimestamp" < @to
+              AND "StripeTimestamp" / 86400000 <> "BucketStart" / 86400000
+            GROUP BY "CustomerId", "Meter", "StripeTimestamp" / 86400000, "Status"
+            """;
+        var totals = new Dictionary<Key, LateTotals>();
+        await foreach (var row in QueryAsync(late, from, to, cancellationToken))
+        {
+            var key = new Key((string)row[0], (string)row[1], Convert.ToInt64(row[2], CultureInfo.InvariantCulture));
+            long value = Convert.ToInt64(row[4], CultureInfo.InvariantCulture);
+            totals.TryGetValue(key, out var t);
+            totals[key] = (string)row[3] switch
+            {
+                ExportStatus.Accepted or ExportStatus.Cancelled => t with { Accepted = t.Accepted + value },
+                ExportStatus.Pending => t with { Pending = t.Pending + value },
+                _ => t,
+            };
         }
 
         return totals;
@@ -324,7 +400,7 @@ public sealed partial class Reconciler(
             RanAt = time.GetUtcNow(),
             RangeStart = from,
             RangeEnd = to,
-            Differences = lines.Count(l => l.Status is ReconciliationStatus.Mismatch or ReconciliationStatus.LedgerMismatch),
+            Differences = lines.Count(l => ReconciliationStatus.IsDifference(l.Status)),
             Corrections = lines.Count(l => l.Status == ReconciliationStatus.Corrected),
             Report = JsonSerializer.Serialize(lines, ReconciliationReportJsonContext.Default.ListReconciliationLine),
         };
@@ -367,7 +443,9 @@ public sealed partial class Reconciler(
 
     private readonly record struct Key(string Customer, string Meter, long Day);
 
-    private readonly record struct BucketTotals(long Exported, long Pending);
+    private readonly record struct BucketTotals(long Exported, long Pending, long DeadLettered, long LateOut);
+
+    private readonly record struct LateTotals(long Accepted, long Pending);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation run {RunId}: {Lines} lines, {Differences} differences, {Corrections} corrected")]
     private static partial void LogRun(ILogger logger, long runId, int lines, int differences, int corrections);

@@ -109,6 +109,7 @@ public sealed partial class UsageExporter(
         var now = time.GetUtcNow();
         await using (var db = await databases.CreateDbContextAsync(cancellationToken))
         {
+            await LateUsage.ShiftDueAsync(db, now, cancellationToken);
             due = await db.Set<ExportBucket>().AsNoTracking()
                 .Where(b => b.Status == ExportStatus.Pending && b.NextAttemptAt <= now)
                 .OrderBy(b => b.Id)

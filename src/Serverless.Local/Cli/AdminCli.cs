@@ -379,14 +379,21 @@ internal static class AdminCli
         await services.MigrateDatabaseAsync(cancellationToken);
         DateTimeOffset? Day(string name) => cli.Option(name) is { } text ? DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
         var result = await services.GetRequiredService<Reconciler>().RunAsync(Day("start"), Day("end"), cli.Flag("fix"), cancellationToken);
-        Console.WriteLine($"{"CUSTOMER",-16} {"METER",-14} {"DAY",-10} {"LEDGER",12} {"EXPORTED",12} {"PENDING",10} {"STRIPE",12}  STATUS");
+        Console.WriteLine($"{"CUSTOMER",-16} {"METER",-14} {"DAY",-10} {"LEDGER",12} {"EXPORTED",12} {"PENDING",10} {"DEAD",10} {"LATE OUT",10} {"LATE IN",10} {"STRIPE",12}  STATUS");
         foreach (var line in result.Lines)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{line.CustomerId,-16} {line.Meter,-14} {line.Day,-10} {line.Ledger,12} {line.Exported,12} {line.Pending,10} {line.Stripe,12}  {line.Status}{(line.Action is null ? string.Empty : " - " + line.Action)}"));
+                $"{line.CustomerId,-16} {line.Meter,-14} {line.Day,-10} {line.Ledger,12} {line.Exported,12} {line.Pending,10} {line.DeadLettered,10} {line.LateOut,10} {line.LateIn,10} {line.Stripe,12}  {line.Status}{(line.Action is null ? string.Empty : " - " + line.Action)}"));
         }
 
         Console.WriteLine($"Run {result.RunId}: {result.Differences} differences, {result.Corrections} corrected.");
+        if (result.DeadLettered > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.DeadLettered} tokens are dead-lettered: Stripe refused them and will not bill them. Reconciliation does not resend them; see 'billing dead-letters', fix the cause, then run 'billing dead-letters --retry'."));
+        }
+
+        // Non-zero while a difference remains, dead letters included: a script or cron job must not read "fine".
         return result.Differences == 0 ? 0 : 1;
     }
 
@@ -397,7 +404,13 @@ internal static class AdminCli
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Stripe configured: {status.StripeConfigured}; meters: {string.Join(", ", status.Meters.Select(m => $"{m.Kind}={m.StripeMeterId}"))}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"outbox records {status.OutboxRecords}; buckets pending {status.PendingBuckets} ({status.PendingTokens} tokens), accepted {status.AcceptedBuckets}, dead-lettered {status.DeadLetterBuckets}"));
+            $"outbox records {status.OutboxRecords}; buckets pending {status.PendingBuckets} ({status.PendingTokens} tokens), accepted {status.AcceptedBuckets}, dead-lettered {status.DeadLetterBuckets} ({status.DeadLetterTokens} tokens); late {status.LateBuckets} ({status.LateTokens} tokens)"));
+        if (status.DeadLetterBuckets > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{status.DeadLetterTokens} tokens in {status.DeadLetterBuckets} dead-lettered buckets are not billed: see 'billing dead-letters', fix the cause, then 'billing dead-letters --retry'."));
+        }
+
         Console.WriteLine(status.LastReconciliationId is null ? "never reconciled" : string.Create(CultureInfo.InvariantCulture,
             $"last reconciliation {status.LastReconciliationId} at {DateTimeOffset.FromUnixTimeSeconds(status.LastReconciliationAt!.Value):u}: {status.LastReconciliationDifferences} differences"));
         return 0;

@@ -215,7 +215,7 @@ public sealed class FakeStripeServerTests
     [Theory]
     [InlineData(-35 * 24 * 60 - 1, "timestamp_too_far_in_past")]
     [InlineData(6, "timestamp_in_future")]
-    public async Task Meter_event_timestamp_outside_35_days_back_or_5_minutes_ahead_is_refused(int offsetMinutes, string code)
+    public async Task Meter_event_timestamp_outside_35_days_back_or_5_minutes_ahead_is_refused_as_not_worth_retrying(int offsetMinutes, string code)
     {
         var clock = Clock();
         var (stripe, customer) = await StartWithMeterAsync(new FakeStripeOptions { TimeProvider = clock });
@@ -229,6 +229,7 @@ public sealed class FakeStripeServerTests
         Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
         Assert.Equal("timestamp", error.StripeError.Param);
         Assert.Equal(code, error.StripeError.Code);
+        Assert.Equal(["false"], error.StripeResponse.Headers.GetValues("Stripe-Should-Retry"));
         Assert.Single(stripe.AcceptedEvents);
     }
 

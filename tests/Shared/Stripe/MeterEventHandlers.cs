@@ -64,7 +64,9 @@ internal static class MeterEventHandlers
         var check = store.Check(eventName, payload, timestamp, request.Now);
         if (!check.Succeeded)
         {
-            return StripeErrors.Invalid(check.ErrorMessage!, check.ErrorParam, check.ErrorCode);
+            // A refusal of the event itself (a timestamp out of the window, an unknown customer, ...): sending it again cannot help.
+            return StripeErrors.Invalid(check.ErrorMessage!, check.ErrorParam, check.ErrorCode)
+                .WithHeader("Stripe-Should-Retry", "false");
         }
 
         var accepted = new AcceptedMeterEvent(identifier, eventName, check.Meter!.Id, check.CustomerId!, check.Value,

@@ -695,6 +695,7 @@ const BILLING_STATUS = {
   corrected: ['Corrected', 'ok'],
   mismatch: ['Mismatch', 'bad'],
   ledger_mismatch: ['Under review', 'warn'],
+  dead_lettered: ['On hold', 'bad'],
 };
 const INVOICE_STATUS = { paid: 'ok', open: 'info', draft: null, uncollectible: 'bad', void: null };
 const METERS = { input_tokens: 'Input tokens', output_tokens: 'Output tokens' };
@@ -732,23 +733,28 @@ function renderBilling(b) {
   if (!recon) {
     $('#recon-when').textContent = '';
     $('#recon-summary').textContent = 'No reconciliation has run yet.';
-    emptyRow(reconTable, 6, 'Nothing to show yet.');
+    emptyRow(reconTable, 7, 'Nothing to show yet.');
   } else {
     $('#recon-when').textContent = `${timeFormat.format(new Date(recon.ran_at * 1000))} UTC`;
     $('#recon-summary').replaceChildren(
       recon.differences === 0 ? badge('Ledger and Stripe agree', 'ok') : badge(`${recon.differences} difference${recon.differences === 1 ? '' : 's'}`, 'bad'),
       h('span', { class: 'muted small' }, `  Days ${day(recon.range_start)} – ${day(recon.range_end - 1)}`));
     if (recon.lines.length === 0) {
-      emptyRow(reconTable, 6, 'No usage in the reconciled days.');
+      emptyRow(reconTable, 7, 'No usage in the reconciled days.');
     } else {
       reconTable.tBodies[0].replaceChildren(...recon.lines.map((l) => {
         const [label, tone] = BILLING_STATUS[l.status] || [l.status, null];
-        return h('tr', { 'data-day': l.day, 'data-meter': l.meter },
+        // Late usage is in Stripe on the day it was reported, not the day it was used: say so rather than show a gap.
+        const late = [];
+        if (l.late_out > 0) late.push(`${l.late_out.toLocaleString('en-US')} reported late, on a later day`);
+        if (l.late_in > 0) late.push(`includes ${l.late_in.toLocaleString('en-US')} from earlier days, reported late`);
+        return h('tr', { 'data-day': l.day, 'data-meter': l.meter, 'data-status': l.status },
           h('td', { class: 'nowrap' }, l.day),
           h('td', {}, METERS[l.meter] || l.meter),
-          h('td', { class: 'num' }, count(l.ledger)),
-          h('td', { class: 'num' }, count(l.exported)),
-          h('td', { class: 'num' }, count(l.stripe)),
+          h('td', { class: 'num' }, count(l.ledger, { 'data-field': 'ledger' })),
+          h('td', { class: 'num' }, count(l.exported, { 'data-field': 'exported' })),
+          h('td', { class: 'num' }, count(l.dead_lettered || 0, { 'data-field': 'dead_lettered' })),
+          h('td', { class: 'num' }, count(l.stripe, { 'data-field': 'stripe' }), late.length ? h('div', { class: 'muted small', 'data-field': 'late' }, late.join('; ')) : ''),
           h('td', {}, badge(label, tone)));
       }));
     }

@@ -126,6 +126,8 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(64);
 
+                    b.Property<long?>("StripeTimestamp");
+
                     b.Property<string>("Transport")
                         .HasMaxLength(8);
 
