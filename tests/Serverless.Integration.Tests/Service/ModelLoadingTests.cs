@@ -31,7 +31,7 @@ public sealed class ModelLoadingTests(ServiceFixture service)
 
         using var first = await client.PostJsonAsync("/v1/chat/completions", Chat(model));
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.True(first.Headers.TryGetValues(CompletionService.ModelLoadHeader, out var loadMs));
+        Assert.True(first.Headers.TryGetValues(HttpCompletionSink.ModelLoadHeader, out var loadMs));
         Assert.True(long.Parse(loadMs.Single(), System.Globalization.CultureInfo.InvariantCulture) >= 0);
 
         var status = await StatusOf(model);
@@ -49,7 +49,7 @@ public sealed class ModelLoadingTests(ServiceFixture service)
 
         using var second = await client.PostJsonAsync("/v1/chat/completions", Chat(model));
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        Assert.False(second.Headers.Contains(CompletionService.ModelLoadHeader));
+        Assert.False(second.Headers.Contains(HttpCompletionSink.ModelLoadHeader));
         status = await StatusOf(model);
         Assert.Equal(1, status.GetProperty("downloads").GetInt32());
         Assert.Equal(1, status.GetProperty("loads").GetInt32());
@@ -64,7 +64,7 @@ public sealed class ModelLoadingTests(ServiceFixture service)
         try
         {
             Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-            Assert.Single(responses, r => r.Headers.Contains(CompletionService.ModelLoadHeader));
+            Assert.Single(responses, r => r.Headers.Contains(HttpCompletionSink.ModelLoadHeader));
             var status = await StatusOf(model);
             Assert.Equal(1, status.GetProperty("downloads").GetInt32());
             Assert.Equal(1, status.GetProperty("loads").GetInt32());
@@ -111,7 +111,7 @@ public sealed class ModelLoadingTests(ServiceFixture service)
         await blob.UploadAsync(new BinaryData(original), overwrite: true);
         using var retried = await client.PostJsonAsync("/v1/chat/completions", Chat(model));
         Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
-        Assert.True(retried.Headers.Contains(CompletionService.ModelLoadHeader));
+        Assert.True(retried.Headers.Contains(HttpCompletionSink.ModelLoadHeader));
     }
 
     [Fact]
