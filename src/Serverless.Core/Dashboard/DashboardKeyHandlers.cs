@@ -21,12 +21,7 @@ public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
         key.MaskedKey,
         key.ModelScope,
         key.Permissions,
-        key.Status switch
-        {
-            ApiKeyStatus.Revoked => "revoked",
-            ApiKeyStatus.Expired => "expired",
-            _ => "active",
-        },
+        key.Status.Name(),
         key.CreatedAt.ToUnixTimeSeconds(),
         key.ExpiresAt?.ToUnixTimeSeconds(),
         key.RevokedAt?.ToUnixTimeSeconds(),

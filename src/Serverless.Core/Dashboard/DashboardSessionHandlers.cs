@@ -72,8 +72,7 @@ public sealed class DashboardSignInHandler(ApiKeyService keys, DashboardSessions
         }
 
         var claims = sessions.SignIn(call.Http, principal.CustomerId, principal.KeyId);
-        var caller = new ApiCaller(principal.KeyId, principal.CustomerId, principal.ModelScope, principal.Permissions) { ExpiresAt = principal.ExpiresAt };
-        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, caller, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
+        await DashboardResponses.WriteJsonAsync(call.Http, await DashboardSessionHandler.Describe(claims, principal, tokens, databases, call.Aborted), DashboardJsonContext.Default.SessionObject);
     }
 }
 

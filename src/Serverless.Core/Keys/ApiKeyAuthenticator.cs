@@ -15,7 +15,7 @@ public sealed class ApiKeyAuthenticator(ApiKeyService keys, AdminAuthenticator a
             throw ApiException.InvalidApiKey(result.ErrorMessage ?? "Invalid API key.");
         }
 
-        return new ApiCaller(principal.KeyId, principal.CustomerId, principal.ModelScope, principal.Permissions) { ExpiresAt = principal.ExpiresAt };
+        return principal;
     }
 
     public void RequireAdmin(HttpContext http)

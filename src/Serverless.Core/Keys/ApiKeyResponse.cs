@@ -32,12 +32,7 @@ public sealed record ApiKeyResponse(
             info.MaskedKey,
             info.ModelScope,
             info.Permissions,
-            info.Status switch
-            {
-                ApiKeyStatus.Revoked => "revoked",
-                ApiKeyStatus.Expired => "expired",
-                _ => "active",
-            },
+            info.Status.Name(),
             info.CreatedAt.ToUnixTimeSeconds(),
             info.ExpiresAt?.ToUnixTimeSeconds(),
             info.RevokedAt?.ToUnixTimeSeconds(),

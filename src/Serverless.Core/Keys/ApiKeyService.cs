@@ -395,12 +395,6 @@ public sealed class ApiKeyService
         return AuthenticateFromDatabaseAsync(keyId.ToString(), hash.ToArray(), nowMs, cancellationToken);
     }
 
-    /// <summary>Whether <paramref name="principal"/>'s key may use <paramref name="modelId"/> (else HTTP 403).</summary>
-    public static bool IsModelAllowed(ApiKeyPrincipal principal, string modelId)
-    {
-        ArgumentNullException.ThrowIfNull(principal);
-        return principal.IsModelAllowed(modelId);
-    }
 
     private async ValueTask<KeyAuthResult> AuthenticateFromDatabaseAsync(
         string keyId, byte[] hash, long nowMs, CancellationToken cancellationToken)
@@ -444,7 +438,7 @@ public sealed class ApiKeyService
             return RejectNow(KeyAuthFailure.CustomerDisabled, keyId);
         }
 
-        var principal = new ApiKeyPrincipal(keyId, row.CustomerId, ModelScopeList.Parse(row.ModelScope), ApiKeyPermissions.Parse(row.Permissions))
+        var principal = new ApiCaller(keyId, row.CustomerId, ModelScopeList.Parse(row.ModelScope), ApiKeyPermissions.Parse(row.Permissions))
         {
             ExpiresAt = row.ExpiresAt,
         };
@@ -566,11 +560,11 @@ public sealed class ApiKeyService
             key.LastUsedAt);
     }
 
-    private sealed class CachedKey(ApiKeyPrincipal principal, byte[] hash, long expiresAtMs, long freshUntilMs, long lastUsedMs)
+    private sealed class CachedKey(ApiCaller principal, byte[] hash, long expiresAtMs, long freshUntilMs, long lastUsedMs)
     {
         private long _lastUsedMs = lastUsedMs;
 
-        public ApiKeyPrincipal Principal { get; } = principal;
+        public ApiCaller Principal { get; } = principal;
 
         public KeyAuthResult Result { get; } = KeyAuthResult.Success(principal);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Keys;
 
@@ -8,13 +9,13 @@ public sealed class KeyAuthResult
     private static readonly KeyAuthResult[] Failures =
         Enum.GetValues<KeyAuthFailure>().Select(reason => new KeyAuthResult(null, reason)).ToArray();
 
-    private KeyAuthResult(ApiKeyPrincipal? principal, KeyAuthFailure failure)
+    private KeyAuthResult(ApiCaller? principal, KeyAuthFailure failure)
     {
         Principal = principal;
         Failure = failure;
     }
 
-    public ApiKeyPrincipal? Principal { get; }
+    public ApiCaller? Principal { get; }
 
     /// <summary><see cref="KeyAuthFailure.None"/> on success.</summary>
     public KeyAuthFailure Failure { get; }
@@ -33,7 +34,7 @@ public sealed class KeyAuthResult
         _ => "Incorrect API key provided.",
     };
 
-    public static KeyAuthResult Success(ApiKeyPrincipal principal)
+    public static KeyAuthResult Success(ApiCaller principal)
     {
         ArgumentNullException.ThrowIfNull(principal);
         return new KeyAuthResult(principal, KeyAuthFailure.None);

@@ -260,12 +260,12 @@ public abstract class ApiKeyServiceTests(string provider) : IAsyncLifetime
         var unscopedPrincipal = (await services.Keys.AuthenticateAsync($"Bearer {unscoped.Key}", default)).Principal!;
 
         Assert.Equal(["tiny-llama", "phi"], scopedPrincipal.ModelScope);
-        Assert.True(ApiKeyService.IsModelAllowed(scopedPrincipal, "tiny-llama"));
-        Assert.True(ApiKeyService.IsModelAllowed(scopedPrincipal, "phi"));
-        Assert.False(ApiKeyService.IsModelAllowed(scopedPrincipal, "Tiny-Llama"));
-        Assert.False(ApiKeyService.IsModelAllowed(scopedPrincipal, "gpt-4o"));
-        Assert.True(unscopedPrincipal.AllowsAllModels);
-        Assert.True(ApiKeyService.IsModelAllowed(unscopedPrincipal, "gpt-4o"));
+        Assert.True(scopedPrincipal.CanUse("tiny-llama"));
+        Assert.True(scopedPrincipal.CanUse("phi"));
+        Assert.False(scopedPrincipal.CanUse("Tiny-Llama"));
+        Assert.False(scopedPrincipal.CanUse("gpt-4o"));
+        Assert.Empty(unscopedPrincipal.ModelScope);
+        Assert.True(unscopedPrincipal.CanUse("gpt-4o"));
     }
 
     [Fact]
