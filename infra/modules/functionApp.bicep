@@ -368,6 +368,10 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           value: '00:00:30'
         }
         {
+          name: 'Stripe__ExportLease'
+          value: '00:00:30'
+        }
+        {
           name: 'Stripe__ClaimBatchSize'
           value: '5000'
         }

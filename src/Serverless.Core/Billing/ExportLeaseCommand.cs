@@ -2,8 +2,25 @@ using Serverless.Core.Metering;
 
 namespace Serverless.Core.Billing;
 
-/// <summary>Takes (or renews) a named lease for a holder if it is free or expired; the result says whether this holder has it.</summary>
-internal sealed class ExportLeaseCommand(string name, string holder, DateTimeOffset now, TimeSpan duration) : LedgerCommand<bool>
+/// <summary>What an <see cref="ExportLeaseCommand"/> does to the lease row.</summary>
+internal enum ExportLeaseAction
+{
+    /// <summary>Take the lease if it is free or expired (or already this holder's); true if this holder has it now.</summary>
+    Take,
+
+    /// <summary>Extend the lease only if this holder still has it and it has not expired; false means it was lost.</summary>
+    Renew,
+
+    /// <summary>Give the lease up if this holder still has it (a no-op otherwise); true if a row was removed.</summary>
+    Release,
+}
+
+/// <summary>
+/// Takes, renews or releases a named lease for a holder, each in one statement (atomic on SQLite and PostgreSQL
+/// alike): a holder never renews or releases a lease that another holder has taken over.
+/// </summary>
+internal sealed class ExportLeaseCommand(string name, string holder, DateTimeOffset now, TimeSpan duration, ExportLeaseAction action = ExportLeaseAction.Take)
+    : LedgerCommand<bool>
 {
     private const string Take = """
         INSERT INTO "ExportLeases" ("Name", "Holder", "ExpiresAt") VALUES (@name, @holder, @expires)
@@ -11,6 +28,25 @@ internal sealed class ExportLeaseCommand(string name, string holder, DateTimeOff
         WHERE "ExportLeases"."ExpiresAt" < @now OR "ExportLeases"."Holder" = @holder
         """;
 
-    public override void Execute(LedgerBatch batch) =>
-        Result = batch.Execute(Take, ("@name", name), ("@holder", holder), ("@expires", (now + duration).ToUnixTimeMilliseconds()), ("@now", now.ToUnixTimeMilliseconds())) == 1;
+    private const string Renew = """
+        UPDATE "ExportLeases" SET "ExpiresAt" = @expires
+        WHERE "Name" = @name AND "Holder" = @holder AND "ExpiresAt" >= @now
+        """;
+
+    private const string Release = """
+        DELETE FROM "ExportLeases" WHERE "Name" = @name AND "Holder" = @holder
+        """;
+
+    public override void Execute(LedgerBatch batch)
+    {
+        string sql = action switch
+        {
+            ExportLeaseAction.Take => Take,
+            ExportLeaseAction.Renew => Renew,
+            _ => Release,
+        };
+        Result = action == ExportLeaseAction.Release
+            ? batch.Execute(sql, ("@name", name), ("@holder", holder)) == 1
+            : batch.Execute(sql, ("@name", name), ("@holder", holder), ("@expires", (now + duration).ToUnixTimeMilliseconds()), ("@now", now.ToUnixTimeMilliseconds())) == 1;
+    }
 }

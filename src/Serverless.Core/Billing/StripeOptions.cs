@@ -37,6 +37,14 @@ public sealed class StripeOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The export lease (one exporter at a time): taken at the start of a pass, renewed every third of this while
+    /// the pass runs, released at its end. A holder that died mid-pass loses it after this long. It need not
+    /// outlast <see cref="RequestTimeout"/>: the renewals keep it while a call is open.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ExportLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Records moved from the outbox into buckets per ledger transaction.</summary>
     [Range(1, 100_000)]
     public int ClaimBatchSize { get; set; } = 5000;

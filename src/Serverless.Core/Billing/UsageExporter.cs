@@ -15,7 +15,9 @@ public sealed record ExportPassResult(bool Ran, string? Reason, int RecordsClaim
 /// (v1 one by one at low volume, the v2 stream above <see cref="StripeOptions.StreamThreshold"/>), and each
 /// bucket is marked accepted only after Stripe accepted it. A crash anywhere leaves buckets pending, and the
 /// next pass re-sends the same identifiers, which Stripe deduplicates. 429/5xx/timeouts back off with jitter
-/// (honouring Retry-After); other 4xx dead-letter the bucket.
+/// (honouring Retry-After); other 4xx dead-letter the bucket. One exporter at a time (over all instances and the
+/// CLI) runs a pass: it holds the export lease, renewed while the pass runs (<see cref="ExportLeaseHeartbeat"/>)
+/// and released at its end; a pass that loses the lease starts no new Stripe call.
 /// </summary>
 public sealed partial class UsageExporter(
     LedgerWriter ledger,
@@ -28,14 +30,23 @@ public sealed partial class UsageExporter(
 {
     public const string LeaseName = "usage-exporter";
 
-    // Short: after a crash another instance takes over within a minute. Safety never depends on it (claims are
-    // atomic and Stripe deduplicates identifiers); it only keeps instances from doing the same work twice.
-    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);
+    /// <summary>How often a waiting caller (<see cref="RunPassAsync(TimeSpan, Action{ExportLease}, CancellationToken)"/>) tries the lease again.</summary>
+    internal static readonly TimeSpan LeasePoll = TimeSpan.FromMilliseconds(250);
+
+    private const string AnotherInstance = "Another instance is exporting.";
 
     private readonly StripeOptions _options = options.Value;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
-    public async Task<ExportPassResult> RunPassAsync(CancellationToken cancellationToken)
+    /// <summary>One pass now, or nothing if another exporter holds the lease.</summary>
+    public Task<ExportPassResult> RunPassAsync(CancellationToken cancellationToken) => RunPassAsync(TimeSpan.Zero, null, cancellationToken);
+
+    /// <summary>
+    /// One pass, waiting up to <paramref name="wait"/> for another exporter's running pass to end (it releases the
+    /// lease when done; a holder that died loses it after <see cref="StripeOptions.ExportLease"/>). While waiting,
+    /// <paramref name="waiting"/> is told who holds the lease and until when, at every try.
+    /// </summary>
+    public async Task<ExportPassResult> RunPassAsync(TimeSpan wait, Action<ExportLease>? waiting, CancellationToken cancellationToken)
     {
         if (!_options.Enabled)
         {
@@ -45,38 +56,67 @@ public sealed partial class UsageExporter(
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            if (!await ledger.SubmitAsync(new ExportLeaseCommand(LeaseName, instance.InstanceId, time.GetUtcNow(), LeaseDuration)))
+            var deadline = time.GetUtcNow() + wait;
+            ExportLeaseHeartbeat? lease;
+            while ((lease = await ExportLeaseHeartbeat.TakeAsync(ledger, LeaseName, instance.InstanceId, _options.ExportLease, time, logger)) is null)
             {
-                return new ExportPassResult(false, "Another instance is exporting.", 0, 0, 0, 0, 0, "none");
-            }
-
-            var eventNames = await EventNamesAsync(cancellationToken);
-            if (eventNames is null)
-            {
-                return new ExportPassResult(false, "Meters are not set up; run 'billing setup'.", 0, 0, 0, 0, 0, "none");
-            }
-
-            var watch = Stopwatch.StartNew();
-            int claimed = 0;
-            while (true)
-            {
-                int taken = await ledger.SubmitAsync(new ExportClaimCommand(_options.ClaimBatchSize, _options.BucketSize, eventNames, time.GetUtcNow()));
-                claimed += taken;
-                if (taken < _options.ClaimBatchSize)
+                if (time.GetUtcNow() >= deadline)
                 {
-                    break;
+                    return new ExportPassResult(false, AnotherInstance, 0, 0, 0, 0, 0, "none");
                 }
+
+                if (waiting is not null && await HolderAsync(cancellationToken) is { } holder)
+                {
+                    waiting(holder);
+                }
+
+                await Task.Delay(LeasePoll, time, cancellationToken);
             }
 
-            var result = await DeliverDueAsync(cancellationToken);
-            result = result with { RecordsClaimed = claimed };
-            LogPass(logger, claimed, result.BucketsAccepted, result.BucketsRetrying, result.BucketsDeadLettered, result.StripeCalls, result.Transport, watch.ElapsedMilliseconds);
-            return result;
+            await using (lease)
+            {
+                return await RunLeasedPassAsync(lease, cancellationToken);
+            }
         }
         finally
         {
             _oneAtATime.Release();
         }
+    }
+
+    private async Task<ExportPassResult> RunLeasedPassAsync(ExportLeaseHeartbeat lease, CancellationToken cancellationToken)
+    {
+        var eventNames = await EventNamesAsync(cancellationToken);
+        if (eventNames is null)
+        {
+            return new ExportPassResult(false, "Meters are not set up; run 'billing setup'.", 0, 0, 0, 0, 0, "none");
+        }
+
+        var watch = Stopwatch.StartNew();
+        int claimed = 0;
+        while (true)
+        {
+            int taken = await ledger.SubmitAsync(new ExportClaimCommand(_options.ClaimBatchSize, _options.BucketSize, eventNames, time.GetUtcNow()));
+            claimed += taken;
+            if (taken < _options.ClaimBatchSize)
+            {
+                break;
+            }
+        }
+
+        var result = await DeliverDueAsync(lease, cancellationToken);
+        result = result with { RecordsClaimed = claimed, Reason = lease.IsLost ? LeaseLost : null };
+        LogPass(logger, claimed, result.BucketsAccepted, result.BucketsRetrying, result.BucketsDeadLettered, result.StripeCalls, result.Transport, watch.ElapsedMilliseconds);
+        return result;
+    }
+
+    private const string LeaseLost = "The export lease was lost during the pass: no new Stripe call was started after that; the rest stays pending.";
+
+    /// <summary>The lease row as it stands (null when nobody holds it).</summary>
+    private async Task<ExportLease?> HolderAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.Set<ExportLease>().AsNoTracking().FirstOrDefaultAsync(l => l.Name == LeaseName, cancellationToken);
     }
 
     /// <summary>Puts dead-lettered buckets back in line (after the cause was fixed, e.g. a customer id corrected).</summary>
@@ -103,7 +143,7 @@ public sealed partial class UsageExporter(
         return MeterKind.All.All(meters.ContainsKey) ? meters : null;
     }
 
-    private async Task<ExportPassResult> DeliverDueAsync(CancellationToken cancellationToken)
+    private async Task<ExportPassResult> DeliverDueAsync(ExportLeaseHeartbeat lease, CancellationToken cancellationToken)
     {
         List<ExportBucket> due;
         var now = time.GetUtcNow();
@@ -131,6 +171,11 @@ public sealed partial class UsageExporter(
             var chunks = due.Chunk(MeterEventSender.MaxStreamEvents).ToList();
             await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxParallelCalls, CancellationToken = cancellationToken }, async (chunk, token) =>
             {
+                if (lease.IsLost)
+                {
+                    return;
+                }
+
                 var result = await sender.StreamAsync(chunk, token);
                 lock (gate)
                 {
@@ -147,6 +192,12 @@ public sealed partial class UsageExporter(
             {
                 foreach (var bucket in lane)
                 {
+                    // Without the lease another exporter may already send for this customer and meter: stop here.
+                    if (lease.IsLost)
+                    {
+                        break;
+                    }
+
                     var result = await sender.SendAsync(bucket, token);
                     lock (gate)
                     {

@@ -45,7 +45,8 @@ internal static class AdminCli
           usage export [--start S] [--end E] [--customer C] [--format csv|json] [--out F]
           customers create --id C [--name N] [--stripe-customer cus_...]   (creates the Stripe customer unless linked)
           billing setup                        create the Stripe meters (input and output tokens) if missing
-          billing export                       run one export pass (ledger -> Stripe meter events)
+          billing export [--wait 5m]           run one export pass (ledger -> Stripe meter events), after waiting
+                                               up to --wait for a pass already running elsewhere (the service's)
           billing reconcile [--start D] [--end D] [--fix]   compare ledger, exports and Stripe per customer, meter, day
           billing status | billing dead-letters [--retry]
           dashboard link --customer C [--expires-in 15m|2h|7d] [--base-url http://127.0.0.1:7071]
@@ -115,7 +116,7 @@ internal static class AdminCli
                 case ("billing", "setup"):
                     return await BillingSetupAsync(services, cancel.Token);
                 case ("billing", "export"):
-                    return await BillingExportAsync(services, cancel.Token);
+                    return await BillingExportAsync(services, cli, cancel.Token);
                 case ("billing", "reconcile"):
                     return await BillingReconcileAsync(services, cli, cancel.Token);
                 case ("billing", "status"):
@@ -358,18 +359,47 @@ internal static class AdminCli
         return 0;
     }
 
-    private static async Task<int> BillingExportAsync(IServiceProvider services, CancellationToken cancellationToken)
+    private static async Task<int> BillingExportAsync(IServiceProvider services, CliArguments cli, CancellationToken cancellationToken)
     {
+        var wait = cli.Option("wait") is { } text ? ParseDuration(text, "--wait") : TimeSpan.FromMinutes(5);
+        if (wait < TimeSpan.Zero)
+        {
+            throw new CliException("--wait must not be negative.");
+        }
+
         await services.MigrateDatabaseAsync(cancellationToken);
-        var result = await services.GetRequiredService<UsageExporter>().RunPassAsync(cancellationToken);
+        var time = services.GetRequiredService<TimeProvider>();
+        var started = time.GetUtcNow();
+        DateTimeOffset? lastPrinted = null;
+        void Waiting(ExportLease lease)
+        {
+            var now = time.GetUtcNow();
+            if (lastPrinted is { } last && now - last < TimeSpan.FromSeconds(5))
+            {
+                return;
+            }
+
+            lastPrinted = now;
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Waiting for the export pass of {lease.Holder} to end (its lease runs to {lease.ExpiresAt:HH:mm:ss} UTC unless renewed; waited {(now - started).TotalSeconds:0} s of {wait.TotalSeconds:0} s)..."));
+        }
+
+        var result = await services.GetRequiredService<UsageExporter>().RunPassAsync(wait, Waiting, cancellationToken);
         if (!result.Ran)
         {
-            Console.WriteLine($"Nothing exported: {result.Reason}");
+            Console.WriteLine(lastPrinted is null
+                ? $"Nothing exported: {result.Reason}"
+                : string.Create(CultureInfo.InvariantCulture, $"Nothing exported: {result.Reason} (still, after waiting {wait.TotalSeconds:0} s; try a longer --wait)"));
             return result.Reason?.StartsWith("Stripe:ApiKey", StringComparison.Ordinal) == true ? 0 : 1;
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{result.RecordsClaimed} records into buckets; {result.BucketsAccepted} buckets accepted, {result.BucketsRetrying} to retry, {result.BucketsDeadLettered} dead-lettered; {result.StripeCalls} {result.Transport} calls."));
+        if (result.Reason is not null)
+        {
+            Console.WriteLine(result.Reason);
+        }
+
         return 0;
     }
 
@@ -469,7 +499,7 @@ internal static class AdminCli
     }
 
     // "90s", "15m", "2h", "7d", or a TimeSpan such as 00:15:00.
-    private static TimeSpan ParseDuration(string text)
+    private static TimeSpan ParseDuration(string text, string option = "--expires-in")
     {
         if (text.Length > 1 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value))
         {
@@ -484,7 +514,7 @@ internal static class AdminCli
 
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span)
             ? span
-            : throw new CliException($"--expires-in must look like 15m, 2h or 7d; got '{text}'.");
+            : throw new CliException($"{option} must look like 90s, 15m, 2h or 7d; got '{text}'.");
     }
 
     private static async Task<bool> IsUploadedAsync(IServiceProvider services, ModelDefinition model, CancellationToken cancellationToken)

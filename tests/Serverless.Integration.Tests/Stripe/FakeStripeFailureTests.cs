@@ -144,6 +144,9 @@ public sealed class FakeStripeFailureTests
         Assert.Equal(HttpStatusCode.TooManyRequests, overlapping.HttpStatusCode);
         Assert.Equal("rate_limit", overlapping.StripeError.Code);
         Assert.Equal(1, stripe.ConcurrencyRejections);
+        Assert.Equal(2, stripe.PeakInFlightFor(customer, EventName));
+        Assert.Equal(1, stripe.PeakInFlightFor(other, EventName));
+        Assert.Equal(2, stripe.PeakInFlightPerCustomerAndMeter);
         Assert.Equal(2, stripe.TotalFor(customer, EventName));
     }
 

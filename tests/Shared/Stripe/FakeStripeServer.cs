@@ -184,6 +184,15 @@ public sealed class FakeStripeServer : IAsyncDisposable
     /// <summary>v1 meter event calls refused with 429 because another was in flight for the same customer and meter.</summary>
     public int ConcurrencyRejections => Volatile.Read(ref _concurrencyRejections);
 
+    /// <summary>
+    /// The most v1 meter event calls that were ever in flight at once for one customer and meter (refused ones
+    /// included): above 1 means a client overlapped calls Stripe refuses with 429.
+    /// </summary>
+    public int PeakInFlightPerCustomerAndMeter => Read(s => s.PeakInFlight.Values.DefaultIfEmpty(0).Max());
+
+    /// <summary>As <see cref="PeakInFlightPerCustomerAndMeter"/>, for one customer and meter event name (0 if it never had a call).</summary>
+    public int PeakInFlightFor(string customerId, string eventName) => Read(s => s.PeakInFlight.GetValueOrDefault((customerId, eventName)));
+
     /// <summary>Meter events refused (v1) or dropped (v2 stream) because their identifier was already accepted within 24 h.</summary>
     public int DuplicatesRejected
     {
@@ -433,8 +442,14 @@ public sealed class FakeStripeServer : IAsyncDisposable
             lock (_store.Gate)
             {
                 slot = MeterEventHandlers.ConcurrencySlot(_store, parameters);
+                if (slot is { } arrived)
+                {
+                    _store.Arrive(arrived);
+                }
+
                 if (slot is { } taken && !_store.TryTakeSlot(taken))
                 {
+                    _store.Depart(taken);
                     Interlocked.Increment(ref _concurrencyRejections);
                     return StripeErrors.RateLimited(v2: false,
                         "Too many concurrent requests for this customer and meter: send one meter event at a time per customer and meter.",
@@ -474,6 +489,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
                 lock (_store.Gate)
                 {
                     _store.ReleaseSlot(held);
+                    _store.Depart(held);
                 }
             }
         }

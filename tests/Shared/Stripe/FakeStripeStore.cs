@@ -7,6 +7,7 @@ internal sealed class FakeStripeStore(FakeStripeOptions options)
 {
     private readonly Dictionary<string, int> _eventIndex = new(StringComparer.Ordinal);
     private readonly HashSet<(string Customer, string EventName)> _slots = [];
+    private readonly Dictionary<(string Customer, string EventName), int> _inFlight = [];
 
     public Lock Gate { get; } = new();
 
@@ -27,6 +28,9 @@ internal sealed class FakeStripeStore(FakeStripeOptions options)
     public List<MeterErrorReport> ErrorReports { get; } = [];
 
     public int DuplicatesRejected { get; set; }
+
+    /// <summary>Per customer and meter: the most v1 meter event calls ever in flight at once, refused ones included.</summary>
+    public Dictionary<(string Customer, string EventName), int> PeakInFlight { get; } = [];
 
     public FakeStripeMeter? ActiveMeter(string eventName) => Meters.Find(m => m.Active && m.EventName == eventName);
 
@@ -118,4 +122,21 @@ internal sealed class FakeStripeStore(FakeStripeOptions options)
     public bool TryTakeSlot((string Customer, string EventName) slot) => _slots.Add(slot);
 
     public void ReleaseSlot((string Customer, string EventName) slot) => _slots.Remove(slot);
+
+    /// <summary>A meter event call for the pair arrived (whether or not it gets the slot).</summary>
+    public void Arrive((string Customer, string EventName) slot)
+    {
+        int count = _inFlight.GetValueOrDefault(slot) + 1;
+        _inFlight[slot] = count;
+        PeakInFlight[slot] = Math.Max(PeakInFlight.GetValueOrDefault(slot), count);
+    }
+
+    /// <summary>A meter event call for the pair was answered (or refused, or abandoned).</summary>
+    public void Depart((string Customer, string EventName) slot)
+    {
+        if (--_inFlight[slot] == 0)
+        {
+            _inFlight.Remove(slot);
+        }
+    }
 }
