@@ -10,7 +10,7 @@ public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+        using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
         string id = JsonFields.RequiredString(body.RootElement, "id");
         string? name = JsonFields.OptionalString(body.RootElement, "name");
         string? stripeId = JsonFields.OptionalString(body.RootElement, "stripe_customer_id");
@@ -69,7 +69,7 @@ public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiH
         List<long>? ids = null;
         if (call.Http.Request.ContentLength is > 0)
         {
-            using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+            using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
             if (JsonFields.TryGet(body.RootElement, "ids", out var array))
             {
                 if (array.ValueKind != JsonValueKind.Array || array.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out _)))
@@ -108,7 +108,7 @@ public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFac
         bool fix = false;
         if (call.Http.Request.ContentLength is > 0)
         {
-            using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+            using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
             start = JsonFields.OptionalInteger(body.RootElement, "start");
             end = JsonFields.OptionalInteger(body.RootElement, "end");
             fix = JsonFields.OptionalBool(body.RootElement, "fix") ?? false;

@@ -414,11 +414,11 @@ public sealed partial class Reconciler(
         await using var connection = connections.OpenForReading();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        AddParameter(command, "@from", from.ToUnixTimeMilliseconds());
-        AddParameter(command, "@to", to.ToUnixTimeMilliseconds());
+        command.AddParameter("@from", from.ToUnixTimeMilliseconds());
+        command.AddParameter("@to", to.ToUnixTimeMilliseconds());
         if (sql.Contains("@false", StringComparison.Ordinal))
         {
-            AddParameter(command, "@false", false);
+            command.AddParameter("@false", false);
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -428,14 +428,6 @@ public sealed partial class Reconciler(
             reader.GetValues(values);
             yield return values;
         }
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 
     private static void Add(Dictionary<Key, long> totals, Key key, long value) =>

@@ -8,7 +8,14 @@ namespace Serverless.Core.Http;
 /// <summary>Reads a request body as JSON with a hard size limit, so a huge body costs at most the limit.</summary>
 public static class JsonBody
 {
+    /// <summary>The largest body of a route that takes a small JSON object (admin, batches, dashboard): 64 KiB.</summary>
+    public const long SmallBodyBytes = 64 * 1024;
+
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    /// <summary>Reads a small JSON object (at most <see cref="SmallBodyBytes"/>).</summary>
+    public static Task<JsonDocument> ReadSmallAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        ReadAsync(request, SmallBodyBytes, cancellationToken);
 
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken) =>
         (await ReadWithHashAsync(request, limitBytes, cancellationToken)).Document;

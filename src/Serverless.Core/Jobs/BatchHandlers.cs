@@ -28,7 +28,7 @@ public sealed partial class CreateBatchHandler(
     {
         ArgumentNullException.ThrowIfNull(call);
         var caller = call.RequireCaller();
-        using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+        using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
         var root = body.RootElement;
         string inputFileId = JsonFields.RequiredString(root, "input_file_id");
         string endpoint = JsonFields.RequiredString(root, "endpoint");

@@ -7,13 +7,11 @@ namespace Serverless.Core.Keys;
 /// <summary>POST /v1/admin/keys: issue a key; the response is the only place the full key ever appears.</summary>
 public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
 {
-    private const long MaxBodyBytes = 64 * 1024;
-
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
         CreateApiKeyRequest? request;
-        using (var body = await JsonBody.ReadAsync(call.Http.Request, MaxBodyBytes, call.Aborted))
+        using (var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted))
         {
             try
             {

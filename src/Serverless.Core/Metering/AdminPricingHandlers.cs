@@ -10,7 +10,7 @@ public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+        using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
         var root = body.RootElement;
         string model = JsonFields.RequiredString(root, "model");
         long input = JsonFields.OptionalInteger(root, "input_micro_usd_per_million") ?? throw ApiException.MissingParameter("input_micro_usd_per_million");
@@ -50,7 +50,7 @@ public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        using var body = await JsonBody.ReadAsync(call.Http.Request, 64 * 1024, call.Aborted);
+        using var body = await JsonBody.ReadSmallAsync(call.Http.Request, call.Aborted);
         var root = body.RootElement;
         string scope = JsonFields.RequiredString(root, "scope");
         string id = JsonFields.RequiredString(root, "id");

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Serverless.Core.Data;
 
 namespace Serverless.Core.Metering;
 
@@ -50,9 +51,9 @@ public sealed class UsageQueries(LedgerConnections connections)
         await using var connection = connections.OpenForReading();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        Add(command, "@customer", customerId);
-        Add(command, "@start", start.ToUnixTimeMilliseconds());
-        Add(command, "@end", end.ToUnixTimeMilliseconds());
+        command.AddParameter("@customer", customerId);
+        command.AddParameter("@start", start.ToUnixTimeMilliseconds());
+        command.AddParameter("@end", end.ToUnixTimeMilliseconds());
         var groups = new List<UsageGroup>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -91,10 +92,10 @@ public sealed class UsageQueries(LedgerConnections connections)
         {
             string name = "@b" + names.Count.ToString(CultureInfo.InvariantCulture);
             names.Add(name);
-            Add(command, name, batchId);
+            command.AddParameter(name, batchId);
         }
 
-        Add(command, "@customer", customerId);
+        command.AddParameter("@customer", customerId);
         command.CommandText = $"""
             SELECT "BatchId", COUNT(*), COALESCE(SUM("PromptTokens"), 0), COALESCE(SUM("CompletionTokens"), 0), COALESCE(SUM("CostMicroUsd"), 0)
             FROM "UsageRecords"
@@ -128,16 +129,16 @@ public sealed class UsageQueries(LedgerConnections connections)
         await using var connection = connections.OpenForReading();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        Add(command, "@start", start.ToUnixTimeMilliseconds());
-        Add(command, "@end", end.ToUnixTimeMilliseconds());
+        command.AddParameter("@start", start.ToUnixTimeMilliseconds());
+        command.AddParameter("@end", end.ToUnixTimeMilliseconds());
         if (customerId is not null)
         {
-            Add(command, "@customer", customerId);
+            command.AddParameter("@customer", customerId);
         }
 
         if (limit is long max)
         {
-            Add(command, "@limit", max);
+            command.AddParameter("@limit", max);
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -166,12 +167,12 @@ public sealed class UsageQueries(LedgerConnections connections)
         await using var connection = connections.OpenForReading();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        Add(command, "@customer", customerId);
-        Add(command, "@limit", (long)limit);
+        command.AddParameter("@customer", customerId);
+        command.AddParameter("@limit", (long)limit);
         if (before is { } cursor)
         {
-            Add(command, "@endedAt", cursor.EndedAtMs);
-            Add(command, "@id", cursor.Id);
+            command.AddParameter("@endedAt", cursor.EndedAtMs);
+            command.AddParameter("@id", cursor.Id);
         }
 
         var records = new List<UsageRecord>(limit);
@@ -203,14 +204,6 @@ public sealed class UsageQueries(LedgerConnections connections)
         CorrectsRequestId = reader.IsDBNull(14) ? null : reader.GetString(14),
         Id = reader.GetInt64(15),
     };
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
 }
 
 /// <summary>Where a page of <see cref="UsageQueries.RecentAsync"/> ends: the last record's end time (Unix ms) and id.</summary>
