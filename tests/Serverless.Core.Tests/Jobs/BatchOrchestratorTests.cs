@@ -74,9 +74,18 @@ public sealed class BatchOrchestratorTests
         }
     }
 
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static async Task<string?> RunAsync(Activities activities)
     {
-        await using var host = await DurableTaskTestHost.StartAsync(activities.Register);
+        // The test host picks a random port in 30000-40000 without checking it is free, and that range overlaps the
+        // ephemeral ports of every other connection on the machine: take one the system says is free.
+        await using var host = await DurableTaskTestHost.StartAsync(activities.Register, new DurableTaskTestHostOptions { Port = FreePort() });
         string id = await host.Client.ScheduleNewOrchestrationInstanceAsync(new TaskName(BatchOrchestrator.Name), "batch_test");
         using var timeout = new CancellationTokenSource(Timeout);
         var done = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
