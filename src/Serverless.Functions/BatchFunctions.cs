@@ -13,7 +13,7 @@ namespace Serverless.Functions;
 /// client binding), the orchestrator (the shared <see cref="BatchOrchestrator"/>) and its activities (the shared
 /// <see cref="BatchActivities"/>).
 /// </summary>
-public sealed class BatchFunctions(ApiDispatcher api, BatchActivities activities)
+public sealed class BatchFunctions(ApiDispatcher api, BatchActivities activities, DurableClientAccessor durableClient)
 {
     [Function("CreateBatch")]
     public Task<IActionResult> Create(
@@ -21,8 +21,7 @@ public sealed class BatchFunctions(ApiDispatcher api, BatchActivities activities
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
-        request.HttpContext.Features.Set(new DurableClientFeature(client));
-        return api.RunAsync(ApiRoutes.CreateBatch, request);
+        return durableClient.RunWithAsync(client, () => api.RunAsync(ApiRoutes.CreateBatch, request));
     }
 
     [Function("ListBatches")]

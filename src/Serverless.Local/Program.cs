@@ -1,10 +1,10 @@
 using Serverless.Core;
-using Serverless.Core.Billing;
 using Serverless.Core.Data;
 using Serverless.Core.Files;
 using Serverless.Core.Http;
-using Serverless.Core.Jobs;
 using Serverless.Local;
+using Serverless.Local.Billing;
+using Serverless.Local.Jobs;
 using Serverless.Local.Cli;
 
 if (AdminCli.IsCommand(args))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Serverless.Core.Jobs;
+using Serverless.Local.Jobs;
 
 using static Serverless.Benchmarks.BenchmarkOutput;
 

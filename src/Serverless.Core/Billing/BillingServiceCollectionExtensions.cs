@@ -32,11 +32,4 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<AdminMeterErrorsHandler>();
         return services;
     }
-
-    /// <summary>The exporter and reconciler on a schedule inside the process (the local host; Functions uses timers).</summary>
-    public static IServiceCollection AddBillingBackgroundService(this IServiceCollection services)
-    {
-        services.AddHostedService<BillingBackgroundService>();
-        return services;
-    }
 }

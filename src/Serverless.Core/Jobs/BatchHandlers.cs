@@ -69,7 +69,7 @@ public sealed partial class CreateBatchHandler(
         await batches.AddAsync(job, call.Aborted);
         try
         {
-            await starter.StartAsync(call.Http, job.Id, call.Aborted);
+            await starter.StartAsync(job.Id, call.Aborted);
         }
         catch (Exception ex) when (ex is not ApiException)
         {

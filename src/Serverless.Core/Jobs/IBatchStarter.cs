@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace Serverless.Core.Jobs;
 
 /// <summary>
@@ -8,6 +6,5 @@ namespace Serverless.Core.Jobs;
 /// </summary>
 public interface IBatchStarter
 {
-    /// <param name="http">The request creating the batch (the Functions app's durable client binding travels with it).</param>
-    Task StartAsync(HttpContext http, string batchId, CancellationToken cancellationToken);
+    Task StartAsync(string batchId, CancellationToken cancellationToken);
 }

@@ -17,7 +17,11 @@ using Serverless.Core.Models;
 
 namespace Serverless.Core.Tests.Configuration;
 
-/// <summary>local.settings.sample.json documents every setting the app binds, so nothing is configurable only by reading code.</summary>
+/// <summary>
+/// local.settings.sample.json documents every setting the app binds, so nothing is configurable only by reading code.
+/// The local host's own options (LocalDurableTask) live in Serverless.Local: Integration.Tests checks them
+/// (LocalHostSampleSettingsTests).
+/// </summary>
 public sealed class SampleSettingsTests
 {
     private static readonly (string Section, Type Options)[] Bound =
@@ -32,7 +36,6 @@ public sealed class SampleSettingsTests
         (DashboardOptions.SectionName, typeof(DashboardOptions)),
         (FilesOptions.SectionName, typeof(FilesOptions)),
         (BatchOptions.SectionName, typeof(BatchOptions)),
-        (LocalDurableTaskOptions.SectionName, typeof(LocalDurableTaskOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Serverless.Core.Jobs;
+namespace Serverless.Local.Jobs;
 
 /// <summary>
 /// The local host's Durable Task backend (DurableTask.Core on Azure Storage, i.e. Azurite). Section "LocalDurableTask".

@@ -8,8 +8,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serverless.Core.Jobs;
 
-namespace Serverless.Core.Jobs;
+namespace Serverless.Local.Jobs;
 
 /// <summary>
 /// Runs the batch orchestrator and its activities in the local host on DurableTask.Core with the Azure Storage backend

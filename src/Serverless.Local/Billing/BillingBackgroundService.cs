@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serverless.Core.Billing;
 
-namespace Serverless.Core.Billing;
+namespace Serverless.Local.Billing;
 
 /// <summary>
 /// The local host's exporter and reconciler schedule (the Functions app uses timer triggers instead). Without a
