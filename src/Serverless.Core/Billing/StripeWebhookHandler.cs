@@ -39,7 +39,7 @@ public sealed partial class StripeWebhookHandler(
             throw new ApiException(StatusCodes.Status503ServiceUnavailable, "service_unavailable_error", "webhook_not_configured", "Stripe:WebhookSecret is not configured.");
         }
 
-        string payload = await ReadBodyAsync(call);
+        var (payload, invalidText) = await ReadBodyAsync(call);
         string signature = call.Http.Request.Headers["Stripe-Signature"].ToString();
         try
         {
@@ -61,7 +61,7 @@ public sealed partial class StripeWebhookHandler(
             throw ApiException.BadRequest("The event is not JSON.", code: "invalid_json");
         }
 
-        if (JsonText.FindInvalid(Encoding.UTF8.GetBytes(payload)) is { } invalid)
+        if (invalidText is { } invalid)
         {
             throw ApiException.BadRequest($"The event is not valid JSON text: {invalid}.", code: "invalid_json");
         }
@@ -93,7 +93,8 @@ public sealed partial class StripeWebhookHandler(
         await call.Http.Response.WriteAsync(processed ? "{\"received\":true}" : "{\"received\":true,\"duplicate\":true}", call.Aborted);
     }
 
-    private static async Task<string> ReadBodyAsync(ApiCall call)
+    // The text, and what is wrong with its bytes as JSON text (decoding would hide bytes that are not UTF-8).
+    private static async Task<(string Text, string? Invalid)> ReadBodyAsync(ApiCall call)
     {
         var request = call.Http.Request;
         if (request.ContentLength > MaxBodyBytes)
@@ -113,7 +114,8 @@ public sealed partial class StripeWebhookHandler(
             }
         }
 
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        return (Encoding.UTF8.GetString(bytes), JsonText.FindInvalid(bytes));
     }
 
     // The event id row and the event's effects commit together: a crash in between makes Stripe's retry do it all again.

@@ -26,6 +26,12 @@ public static class JsonText
             return NotUtf8;
         }
 
+        // Only a \u escape can name half a surrogate pair: most bodies have none and need no second read.
+        if (json.IndexOf("\\u"u8) < 0)
+        {
+            return null;
+        }
+
         var reader = new Utf8JsonReader(json, ReaderOptions);
         return FindHalfPair(ref reader);
     }
