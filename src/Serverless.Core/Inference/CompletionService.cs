@@ -230,6 +230,12 @@ public sealed partial class CompletionService(
         }
 
         int[] prompt = await promptGate.TokenizeAsync(promptText, model, sink.Background, cancellationToken);
+        if (prompt.Length == 0)
+        {
+            // The model needs at least one token to continue from; GenAI refuses an empty input outright.
+            throw ApiException.InvalidValue(promptText.Param, "The prompt is empty: send at least one token of text.");
+        }
+
         return (model, prompt, ResolveMaxTokens(model, prompt.Length, request.MaxTokens));
     }
 

@@ -47,6 +47,19 @@ public sealed class RefusedRequestTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task An_empty_prompt_is_a_400_naming_the_prompt_not_a_500()
+    {
+        var key = await service.CreateKeyAsync("empty-prompt-co");
+        using var client = service.CreateClient(key.Key);
+
+        using var response = await client.PostJsonAsync("/v1/completions", """{"model":"demo","prompt":"","max_tokens":1}""");
+
+        var error = await response.ReadErrorAsync(400);
+        Assert.Equal("prompt", error.GetProperty("param").GetString());
+        Assert.Equal("invalid_value", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task A_prompt_no_context_could_hold_is_refused_from_its_length_before_it_is_tokenized()
     {
         // The demo model: 2,048 tokens of context, and no GPT-2 token stands for more than 128 characters.
