@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
+using Serverless.Core.Models;
 
 namespace Serverless.Functions;
 
@@ -11,20 +13,20 @@ public sealed class AdminFunctions(ApiDispatcher api)
     [Function("AdminCreateKey")]
     public Task<IActionResult> CreateKey(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/admin/keys")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.AdminCreateKey, request);
+        api.RunAsync(AdminCreateKeyHandler.Route, request);
 
     [Function("AdminListKeys")]
     public Task<IActionResult> ListKeys(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/keys")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.AdminListKeys, request);
+        api.RunAsync(AdminListKeysHandler.Route, request);
 
     [Function("AdminRevokeKey")]
     public Task<IActionResult> RevokeKey(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/admin/keys/{id}")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.AdminRevokeKey, request, id);
+        api.RunAsync(AdminRevokeKeyHandler.Route, request, id);
 
     [Function("AdminModels")]
     public Task<IActionResult> Models(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/models")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.AdminModels, request);
+        api.RunAsync(AdminModelsHandler.Route, request);
 }

@@ -21,23 +21,23 @@ public sealed class BatchFunctions(ApiDispatcher api, BatchActivities activities
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return durableClient.RunWithAsync(client, () => api.RunAsync(ApiRoutes.CreateBatch, request));
+        return durableClient.RunWithAsync(client, () => api.RunAsync(CreateBatchHandler.Route, request));
     }
 
     [Function("ListBatches")]
     public Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/batches")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.ListBatches, request);
+        api.RunAsync(ListBatchesHandler.Route, request);
 
     [Function("GetBatch")]
     public Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/batches/{id}")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.GetBatch, request, id);
+        api.RunAsync(GetBatchHandler.Route, request, id);
 
     [Function("CancelBatch")]
     public Task<IActionResult> Cancel(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/batches/{id}/cancel")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.CancelBatch, request, id);
+        api.RunAsync(CancelBatchHandler.Route, request, id);
 
     [Function(BatchOrchestrator.Name)]
     public static Task<string> Orchestrate([OrchestrationTrigger] TaskOrchestrationContext context)

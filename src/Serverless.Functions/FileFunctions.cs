@@ -12,27 +12,27 @@ public sealed class FileFunctions(ApiDispatcher api, FileSweeper sweeper)
     [Function("UploadFile")]
     public Task<IActionResult> Upload(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/files")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.UploadFile, request);
+        api.RunAsync(UploadFileHandler.Route, request);
 
     [Function("ListFiles")]
     public Task<IActionResult> List(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files")] HttpRequest request) =>
-        api.RunAsync(ApiRoutes.ListFiles, request);
+        api.RunAsync(ListFilesHandler.Route, request);
 
     [Function("GetFile")]
     public Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files/{id}")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.GetFile, request, id);
+        api.RunAsync(GetFileHandler.Route, request, id);
 
     [Function("GetFileContent")]
     public Task<IActionResult> Content(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/files/{id}/content")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.GetFileContent, request, id);
+        api.RunAsync(GetFileContentHandler.Route, request, id);
 
     [Function("DeleteFile")]
     public Task<IActionResult> Delete(
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v1/files/{id}")] HttpRequest request, string id) =>
-        api.RunAsync(ApiRoutes.DeleteFile, request, id);
+        api.RunAsync(DeleteFileHandler.Route, request, id);
 
     /// <summary>Deletes expired files every ten minutes (they answer 404 from their expiry on; this frees the storage).</summary>
     [Function("SweepExpiredFiles")]

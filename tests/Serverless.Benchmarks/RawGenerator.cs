@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using Serverless.Core.Inference;
+using Serverless.Core.Models;
 
 namespace Serverless.Benchmarks;
 

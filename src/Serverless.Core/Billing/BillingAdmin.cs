@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Data;
+using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 
 namespace Serverless.Core.Billing;

@@ -7,6 +7,8 @@ namespace Serverless.Core.Billing;
 /// <summary>POST /v1/admin/customers {"id","name","stripe_customer_id"?}: create the customer and its Stripe customer, or link an existing one.</summary>
 public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory clients) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminCustomer", "POST", "/v1/admin/customers", ApiAuth.Admin, typeof(AdminCustomerHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -42,6 +44,8 @@ public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory
 /// <summary>GET /v1/admin/billing/status: meters, what is exported, pending and dead-lettered, the last reconciliation.</summary>
 public sealed class AdminBillingStatusHandler(BillingAdmin admin) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminBillingStatus", "GET", "/v1/admin/billing/status", ApiAuth.Admin, typeof(AdminBillingStatusHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -52,6 +56,8 @@ public sealed class AdminBillingStatusHandler(BillingAdmin admin) : IApiHandler
 /// <summary>GET /v1/admin/billing/dead-letters: buckets Stripe rejected permanently.</summary>
 public sealed class AdminDeadLettersHandler(BillingAdmin admin) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminDeadLetters", "GET", "/v1/admin/billing/dead-letters", ApiAuth.Admin, typeof(AdminDeadLettersHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -63,6 +69,8 @@ public sealed class AdminDeadLettersHandler(BillingAdmin admin) : IApiHandler
 /// <summary>POST /v1/admin/billing/dead-letters/retry {"ids"?: [..]}: put dead letters back in line (all when no ids).</summary>
 public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminRetryDeadLetters", "POST", "/v1/admin/billing/dead-letters/retry", ApiAuth.Admin, typeof(AdminRetryDeadLettersHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -90,6 +98,8 @@ public sealed class AdminRetryDeadLettersHandler(UsageExporter exporter) : IApiH
 /// <summary>POST /v1/admin/billing/export: run one export pass now.</summary>
 public sealed class AdminExportHandler(UsageExporter exporter) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminExport", "POST", "/v1/admin/billing/export", ApiAuth.Admin, typeof(AdminExportHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -101,6 +111,8 @@ public sealed class AdminExportHandler(UsageExporter exporter) : IApiHandler
 /// <summary>POST /v1/admin/billing/reconcile {"start"?, "end"? (Unix seconds), "fix"?: bool}: compare ledger, exports and Stripe.</summary>
 public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFactory clients) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminReconcile", "POST", "/v1/admin/billing/reconcile", ApiAuth.Admin, typeof(AdminReconcileHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -137,6 +149,8 @@ public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFac
 /// <summary>GET /v1/admin/billing/errors: meter error reports Stripe sent by webhook.</summary>
 public sealed class AdminMeterErrorsHandler(BillingAdmin admin) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminMeterErrors", "GET", "/v1/admin/billing/errors", ApiAuth.Admin, typeof(AdminMeterErrorsHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Billing;
 
@@ -22,14 +23,10 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<Reconciler>();
         services.AddSingleton<BillingSetup>();
         services.AddSingleton<BillingAdmin>();
-        services.AddSingleton<StripeWebhookHandler>();
-        services.AddSingleton<AdminCustomerHandler>();
-        services.AddSingleton<AdminBillingStatusHandler>();
-        services.AddSingleton<AdminDeadLettersHandler>();
-        services.AddSingleton<AdminRetryDeadLettersHandler>();
-        services.AddSingleton<AdminExportHandler>();
-        services.AddSingleton<AdminReconcileHandler>();
-        services.AddSingleton<AdminMeterErrorsHandler>();
+        services.AddApiRoutes(
+            StripeWebhookHandler.Route, AdminCustomerHandler.Route, AdminBillingStatusHandler.Route,
+            AdminDeadLettersHandler.Route, AdminRetryDeadLettersHandler.Route, AdminExportHandler.Route,
+            AdminReconcileHandler.Route, AdminMeterErrorsHandler.Route);
         return services;
     }
 }

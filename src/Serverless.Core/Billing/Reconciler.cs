@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Data;
+using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Stripe;
 using Stripe.Billing;

@@ -24,6 +24,8 @@ public sealed partial class StripeWebhookHandler(
     TimeProvider time,
     ILogger<StripeWebhookHandler> logger) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("StripeWebhook", "POST", "/stripe/webhook", ApiAuth.None, typeof(StripeWebhookHandler));
+
     private const long MaxBodyBytes = 1024 * 1024;
     private const int MaxIdLength = 64;
 

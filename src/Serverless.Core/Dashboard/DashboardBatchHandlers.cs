@@ -1,12 +1,15 @@
 using Serverless.Core.Files;
 using Serverless.Core.Http;
 using Serverless.Core.Jobs;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Dashboard;
 
 /// <summary>GET /dashboard/api/batches?limit=&amp;before=: the customer's batch jobs, newest first, a page at a time, with their cost.</summary>
 public sealed class DashboardBatchesHandler(DashboardBatches batches) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardBatches", "GET", "/dashboard/api/batches", ApiAuth.Session, typeof(DashboardBatchesHandler));
+
     public const int DefaultLimit = 10;
 
     public async Task HandleAsync(ApiCall call)
@@ -26,6 +29,8 @@ public sealed class DashboardBatchesHandler(DashboardBatches batches) : IApiHand
 /// </summary>
 public sealed class DashboardCancelBatchHandler(DashboardBatches batches) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardCancelBatch", "POST", "/dashboard/api/batches/{id}/cancel", ApiAuth.Session, typeof(DashboardCancelBatchHandler)) { Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -40,6 +45,8 @@ public sealed class DashboardCancelBatchHandler(DashboardBatches batches) : IApi
 /// </summary>
 public sealed class DashboardFileContentHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardFileContent", "GET", "/dashboard/api/files/{id}/content", ApiAuth.Session, typeof(DashboardFileContentHandler)) { Permission = ApiKeyPermissions.Batches };
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -6,6 +6,8 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/billing: the signed-in customer's exported and pending usage, last reconciliation and invoices.</summary>
 public sealed class DashboardBillingHandler(BillingAdmin billing) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardBilling", "GET", "/dashboard/api/billing", ApiAuth.Session, typeof(DashboardBillingHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

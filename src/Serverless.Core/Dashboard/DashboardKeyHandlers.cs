@@ -7,6 +7,8 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/keys: the customer's keys, masked, oldest first.</summary>
 public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardKeys", "GET", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardKeysHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -35,6 +37,8 @@ public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
 /// </summary>
 public sealed class DashboardCreateKeyHandler(ApiKeyService keys, TimeProvider time) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardCreateKey", "POST", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardCreateKeyHandler)) { Permission = ApiKeyPermissions.KeysManage };
+
     public const int MaxExpiryDays = 3650;
 
     public async Task HandleAsync(ApiCall call)
@@ -80,6 +84,8 @@ public sealed class DashboardCreateKeyHandler(ApiKeyService keys, TimeProvider t
 /// </summary>
 public sealed class DashboardRevokeKeyHandler(ApiKeyService keys) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardRevokeKey", "DELETE", "/dashboard/api/keys/{id}", ApiAuth.Session, typeof(DashboardRevokeKeyHandler)) { Permission = ApiKeyPermissions.KeysManage };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

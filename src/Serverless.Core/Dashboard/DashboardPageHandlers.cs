@@ -6,6 +6,8 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard: the page. It holds no data; the script fetches everything from /dashboard/api/... .</summary>
 public sealed class DashboardPageHandler(DashboardAssets assets) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardPage", "GET", "/dashboard", ApiAuth.None, typeof(DashboardPageHandler));
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -16,6 +18,8 @@ public sealed class DashboardPageHandler(DashboardAssets assets) : IApiHandler
 /// <summary>GET /dashboard/assets/{name}: the page's script, styles and icon.</summary>
 public sealed class DashboardAssetHandler(DashboardAssets assets) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardAsset", "GET", "/dashboard/assets/{id}", ApiAuth.None, typeof(DashboardAssetHandler));
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

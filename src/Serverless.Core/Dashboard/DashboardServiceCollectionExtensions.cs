@@ -23,23 +23,14 @@ public static class DashboardServiceCollectionExtensions
         services.AddSingleton<ISessionAuthenticator>(provider => provider.GetRequiredService<DashboardSessions>());
         services.AddSingleton<DashboardAssets>();
         services.AddSingleton<DashboardOverview>();
-        services.AddSingleton<DashboardPageHandler>();
-        services.AddSingleton<DashboardAssetHandler>();
-        services.AddSingleton<DashboardSessionHandler>();
-        services.AddSingleton<DashboardSignInHandler>();
-        services.AddSingleton<DashboardLinkSignInHandler>();
-        services.AddSingleton<DashboardSignOutHandler>();
-        services.AddSingleton<DashboardOverviewHandler>();
-        services.AddSingleton<DashboardChartHandler>();
-        services.AddSingleton<DashboardRequestsHandler>();
-        services.AddSingleton<DashboardKeysHandler>();
-        services.AddSingleton<DashboardCreateKeyHandler>();
-        services.AddSingleton<DashboardRevokeKeyHandler>();
-        services.AddSingleton<DashboardBillingHandler>();
+        services.AddApiRoutes(
+            DashboardPageHandler.Route, DashboardAssetHandler.Route, DashboardSessionHandler.Route,
+            DashboardSignInHandler.Route, DashboardLinkSignInHandler.Route, DashboardSignOutHandler.Route,
+            DashboardOverviewHandler.Route, DashboardChartHandler.Route, DashboardRequestsHandler.Route,
+            DashboardKeysHandler.Route, DashboardCreateKeyHandler.Route, DashboardRevokeKeyHandler.Route,
+            DashboardBillingHandler.Route, DashboardBatchesHandler.Route, DashboardCancelBatchHandler.Route,
+            DashboardFileContentHandler.Route);
         services.AddSingleton<DashboardBatches>();
-        services.AddSingleton<DashboardBatchesHandler>();
-        services.AddSingleton<DashboardCancelBatchHandler>();
-        services.AddSingleton<DashboardFileContentHandler>();
         return services;
     }
 }

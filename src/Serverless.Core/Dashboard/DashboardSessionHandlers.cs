@@ -11,6 +11,8 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/session: who is signed in, and the session's CSRF token; signed_in false otherwise (not an error).</summary>
 public sealed class DashboardSessionHandler(DashboardSessions sessions, DashboardTokens tokens, IDbContextFactory<ServerlessDbContext> databases) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardSession", "GET", "/dashboard/api/session", ApiAuth.None, typeof(DashboardSessionHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -49,6 +51,8 @@ public sealed class DashboardSessionHandler(DashboardSessions sessions, Dashboar
 /// </summary>
 public sealed class DashboardSignInHandler(ApiKeyService keys, DashboardSessions sessions, DashboardTokens tokens, IDbContextFactory<ServerlessDbContext> databases) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardSignIn", "POST", "/dashboard/api/session", ApiAuth.None, typeof(DashboardSignInHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -79,6 +83,8 @@ public sealed class DashboardSignInHandler(ApiKeyService keys, DashboardSessions
 /// <summary>POST /dashboard/api/session/link {"token": "..."}: opens a session from a sign-in link made by the admin CLI.</summary>
 public sealed class DashboardLinkSignInHandler(DashboardTokens tokens, DashboardSessions sessions, IDbContextFactory<ServerlessDbContext> databases, TimeProvider time) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardLinkSignIn", "POST", "/dashboard/api/session/link", ApiAuth.None, typeof(DashboardLinkSignInHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -107,6 +113,8 @@ public sealed class DashboardLinkSignInHandler(DashboardTokens tokens, Dashboard
 /// <summary>DELETE /dashboard/api/session: signs out (the cookie is removed; CSRF-protected like every change).</summary>
 public sealed class DashboardSignOutHandler(DashboardSessions sessions) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardSignOut", "DELETE", "/dashboard/api/session", ApiAuth.Session, typeof(DashboardSignOutHandler));
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

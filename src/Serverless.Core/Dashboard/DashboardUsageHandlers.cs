@@ -8,6 +8,8 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/overview: the signed-in customer's period totals, budget, forecast, daily usage and breakdowns.</summary>
 public sealed class DashboardOverviewHandler(DashboardOverview overview) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardOverview", "GET", "/dashboard/api/overview", ApiAuth.Session, typeof(DashboardOverviewHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -19,6 +21,8 @@ public sealed class DashboardOverviewHandler(DashboardOverview overview) : IApiH
 /// <summary>GET /dashboard/api/chart?width=N: the last 30 days as an SVG chart (<see cref="UsageChartSvg"/>).</summary>
 public sealed class DashboardChartHandler(DashboardOverview overview, TimeProvider time) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardChart", "GET", "/dashboard/api/chart", ApiAuth.Session, typeof(DashboardChartHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -41,6 +45,8 @@ public sealed class DashboardChartHandler(DashboardOverview overview, TimeProvid
 /// <summary>GET /dashboard/api/requests?limit=&amp;before=: the customer's requests, newest first, a page at a time.</summary>
 public sealed class DashboardRequestsHandler(UsageQueries usage) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DashboardRequests", "GET", "/dashboard/api/requests", ApiAuth.Session, typeof(DashboardRequestsHandler));
+
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
 

@@ -1,19 +1,15 @@
 using Microsoft.EntityFrameworkCore;
-using Serverless.Core.Keys;
 
 namespace Serverless.Core.Data;
 
 /// <summary>
 /// The one relational store of the service. Features add their entities through
 /// <see cref="IEntityTypeConfiguration{TEntity}"/> classes next to their code; those are picked up from
-/// this assembly, so a new feature needs no change here beyond an optional DbSet.
+/// this assembly, so a new feature needs no change here; a feature that wants named sets declares them as extension
+/// properties next to its entities (e.g. <c>db.ApiKeys</c> in Keys), so this folder depends on none of them.
 /// </summary>
 public sealed class ServerlessDbContext(DbContextOptions<ServerlessDbContext> options) : DbContext(options)
 {
-    public DbSet<Customer> Customers => Set<Customer>();
-
-    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
-
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Files;
 
@@ -14,6 +15,8 @@ namespace Serverless.Core.Files;
 /// </summary>
 public sealed class UploadFileHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("UploadFile", "POST", "/v1/files", ApiAuth.ApiKey, typeof(UploadFileHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     // Room for the multipart framing and the small fields around the file.
     private const long FramingAllowance = 1024 * 1024;
     private const int MaxFieldLength = 1024;
@@ -215,6 +218,8 @@ public sealed class UploadFileHandler(FileStore files) : IApiHandler
 /// <summary>GET /v1/files[?purpose=&amp;limit=&amp;after=&amp;order=asc|desc]: the caller's customer's files.</summary>
 public sealed class ListFilesHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("ListFiles", "GET", "/v1/files", ApiAuth.ApiKey, typeof(ListFilesHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -237,6 +242,8 @@ public sealed class ListFilesHandler(FileStore files) : IApiHandler
 /// <summary>GET /v1/files/{id}: one of the caller's customer's files.</summary>
 public sealed class GetFileHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("GetFile", "GET", "/v1/files/{id}", ApiAuth.ApiKey, typeof(GetFileHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -248,6 +255,8 @@ public sealed class GetFileHandler(FileStore files) : IApiHandler
 /// <summary>GET /v1/files/{id}/content: the file's bytes.</summary>
 public sealed class GetFileContentHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("GetFileContent", "GET", "/v1/files/{id}/content", ApiAuth.ApiKey, typeof(GetFileContentHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -275,6 +284,8 @@ public sealed class GetFileContentHandler(FileStore files) : IApiHandler
 /// <summary>DELETE /v1/files/{id}.</summary>
 public sealed class DeleteFileHandler(FileStore files) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("DeleteFile", "DELETE", "/v1/files/{id}", ApiAuth.ApiKey, typeof(DeleteFileHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Files;
 
@@ -14,11 +15,9 @@ public static class FilesServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<FileStore>();
         services.AddSingleton<FileSweeper>();
-        services.AddSingleton<UploadFileHandler>();
-        services.AddSingleton<ListFilesHandler>();
-        services.AddSingleton<GetFileHandler>();
-        services.AddSingleton<GetFileContentHandler>();
-        services.AddSingleton<DeleteFileHandler>();
+        services.AddApiRoutes(
+            UploadFileHandler.Route, ListFilesHandler.Route, GetFileHandler.Route, GetFileContentHandler.Route,
+            DeleteFileHandler.Route);
         return services;
     }
 

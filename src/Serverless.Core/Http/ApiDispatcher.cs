@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Serverless.Core.Metering;
 
 namespace Serverless.Core.Http;
 
@@ -10,7 +9,7 @@ namespace Serverless.Core.Http;
 /// The one entry point both hosts call for every route: request id, authentication, the route's handler,
 /// and the mapping of every failure to OpenAI error JSON. Handlers never catch-and-hide.
 /// </summary>
-public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, MeteringService metering, ILogger<ApiDispatcher> logger)
+public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, IRequestCounter counter, TimeProvider time, ILogger<ApiDispatcher> logger)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -29,14 +28,14 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                 case ApiAuth.ApiKey:
                     caller = await authenticator.AuthenticateKeyAsync(http, http.RequestAborted);
                     RequirePermission(route, caller);
-                    if (route.CountsRequest && metering.Enabled && await metering.CountRequestAsync(caller, requestId) is { } limits)
+                    if (route.CountsRequest && counter.Enabled && await counter.CountRequestAsync(caller, requestId) is { } limits)
                     {
-                        metering.WriteRateLimitHeaders(http.Response, limits);
+                        limits.WriteHeaders(http.Response, time.GetUtcNow());
                     }
 
                     // Generating routes are counted by their admission, with their tokens; one that ends before it
                     // (invalid input, a prompt that cannot fit, an idempotent replay) is counted here afterwards.
-                    countAfter = !route.CountsRequest && metering.Enabled;
+                    countAfter = !route.CountsRequest && counter.Enabled;
                     break;
                 case ApiAuth.Admin:
                     authenticator.RequireAdmin(http);
@@ -75,7 +74,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             LogRejected(logger, route.Name, ex.Status, ex.Code ?? ex.Type, requestId);
             if (ex.RateLimits is { } limits && !http.Response.HasStarted)
             {
-                metering.WriteRateLimitHeaders(http.Response, limits);
+                limits.WriteHeaders(http.Response, time.GetUtcNow());
             }
 
             await WriteErrorAsync(http, ex);
@@ -117,7 +116,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
     {
         try
         {
-            await metering.CountRequestAsync(caller, requestId);
+            await counter.CountRequestAsync(caller, requestId);
             return null;
         }
         catch (ApiException ex) when (ex.Status == StatusCodes.Status429TooManyRequests)

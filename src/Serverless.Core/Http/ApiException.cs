@@ -47,7 +47,7 @@ public sealed class ApiException : Exception
     public int? RetryAfterSeconds { get; init; }
 
     /// <summary>Rate-limit state to report in x-ratelimit-* headers along with the error.</summary>
-    public Metering.RateLimitState? RateLimits { get; init; }
+    public RateLimitState? RateLimits { get; init; }
 
     public static ApiException BadRequest(string message, string? param = null, string? code = null) =>
         new(StatusCodes.Status400BadRequest, "invalid_request_error", code, message, param);

@@ -11,8 +11,8 @@ public enum ApiAuth
 }
 
 /// <summary>
-/// A route of the service. <see cref="ApiRoutes"/> is the single list both hosts serve; the Functions
-/// app declares one function per entry and a test proves the two agree.
+/// A route of the service, declared by the feature that serves it and registered with its handler through
+/// <see cref="ApiServiceCollectionExtensions.AddApiRoutes"/>; <see cref="ApiRouteTable"/> holds them all.
 /// </summary>
 public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAuth Auth, Type Handler)
 {
@@ -33,6 +33,9 @@ public sealed record ApiRoute(string Name, string Method, string Pattern, ApiAut
     /// batch API and asks for completions, so a key with <c>batches</c> alone cannot reach inference through it.
     /// </summary>
     public string? AlsoRequires { get; init; }
+
+    /// <summary>The pattern with its parameters unnamed: two routes with the same method and template are one route to a host.</summary>
+    public string Template => System.Text.RegularExpressions.Regex.Replace(Pattern, @"\{[^}]*\}", "{}");
 
     /// <summary>The pattern as an Azure Functions route (no leading slash).</summary>
     public string FunctionsRoute => Pattern.TrimStart('/');

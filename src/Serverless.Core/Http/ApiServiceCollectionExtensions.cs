@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 
 namespace Serverless.Core.Http;
 
@@ -12,15 +13,37 @@ public static class ApiServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiDispatcher>();
-        services.AddSingleton<HealthHandler>();
+        services.AddSingleton<ApiRouteTable>();
+        services.AddHostedService<ApiRouteTableCheck>();
+        return services.AddApiRoutes(HealthHandler.Route);
+    }
+
+    /// <summary>
+    /// Registers a feature's routes and, from them, their handlers: a route cannot exist without its handler, and one
+    /// whose handler is not an <see cref="IApiHandler"/> stops the host as it is built.
+    /// </summary>
+    public static IServiceCollection AddApiRoutes(this IServiceCollection services, params IEnumerable<ApiRoute> routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        foreach (var route in routes)
+        {
+            if (!typeof(IApiHandler).IsAssignableFrom(route.Handler) || route.Handler.IsAbstract)
+            {
+                throw new InvalidOperationException($"The route {route.Name} names {route.Handler.Name} as its handler, which is not a concrete {nameof(IApiHandler)}.");
+            }
+
+            services.AddSingleton(route);
+            services.TryAddSingleton(route.Handler);
+        }
+
         return services;
     }
 
-    /// <summary>Maps every route of <see cref="ApiRoutes"/> onto the dispatcher (the local host's equivalent of the function classes).</summary>
+    /// <summary>Maps every route of the <see cref="ApiRouteTable"/> onto the dispatcher (the local host's equivalent of the function classes).</summary>
     public static IEndpointRouteBuilder MapServerlessApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        foreach (var route in ApiRoutes.All)
+        foreach (var route in endpoints.ServiceProvider.GetRequiredService<ApiRouteTable>().All)
         {
             endpoints.MapMethods(route.Pattern, [route.Method], (HttpContext http, ApiDispatcher dispatcher) =>
                 dispatcher.InvokeAsync(route, http, http.GetRouteValue("id") as string))
@@ -28,5 +51,14 @@ public static class ApiServiceCollectionExtensions
         }
 
         return endpoints;
+    }
+
+    // Builds the route table as the host starts, so an inconsistent one stops it there rather than on a first call
+    // (the Functions host builds the dispatcher lazily).
+    private sealed class ApiRouteTableCheck(ApiRouteTable table) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => table.All.Count > 0 ? Task.CompletedTask : throw new InvalidOperationException("No routes are registered.");
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

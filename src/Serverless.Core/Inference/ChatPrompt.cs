@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using Serverless.Core.Http;
+using Serverless.Core.Models;
 
 namespace Serverless.Core.Inference;
 

@@ -215,7 +215,16 @@ public sealed partial class CompletionService(
             throw ApiException.Forbidden($"This API key is not allowed to use the model '{request.Model}'.", "model_not_allowed");
         }
 
-        var acquisition = await models.AcquireAsync(request.Model, cancellationToken);
+        ModelAcquisition acquisition;
+        try
+        {
+            acquisition = await models.AcquireAsync(request.Model, cancellationToken);
+        }
+        catch (ModelUnavailableException)
+        {
+            throw ApiException.ModelUnavailable(request.Model, _options.RetryAfterSeconds);
+        }
+
         if (acquisition.LoadMilliseconds is long loadMs)
         {
             sink.ModelLoaded(loadMs);

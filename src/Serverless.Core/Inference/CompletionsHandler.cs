@@ -1,10 +1,13 @@
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Inference;
 
 /// <summary>POST /v1/completions.</summary>
 public sealed class CompletionsHandler(CompletionService completions) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("Completions", "POST", "/v1/completions", ApiAuth.ApiKey, typeof(CompletionsHandler)) { Permission = ApiKeyPermissions.Inference };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

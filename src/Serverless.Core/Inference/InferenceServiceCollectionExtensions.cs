@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Inference;
 
@@ -18,8 +19,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddMetrics();
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<CompletionService>();
-        services.AddSingleton<ChatCompletionsHandler>();
-        services.AddSingleton<CompletionsHandler>();
+        services.AddApiRoutes(ChatCompletionsHandler.Route, CompletionsHandler.Route);
 
         // Generation runs synchronously on request threads (native calls, no awaits between tokens), so the
         // pool must have a thread per running generation up front instead of growing slowly under load.

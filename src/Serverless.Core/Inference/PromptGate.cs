@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Models;
 
 namespace Serverless.Core.Inference;
 

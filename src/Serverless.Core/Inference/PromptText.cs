@@ -1,3 +1,5 @@
+using Serverless.Core.Models;
+
 namespace Serverless.Core.Inference;
 
 /// <summary>

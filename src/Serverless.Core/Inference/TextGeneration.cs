@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntimeGenAI;
+using Serverless.Core.Models;
 
 namespace Serverless.Core.Inference;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Files;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Jobs;
 
@@ -18,6 +19,8 @@ public sealed partial class CreateBatchHandler(
     TimeProvider time,
     ILogger<CreateBatchHandler> logger) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("CreateBatch", "POST", "/v1/batches", ApiAuth.ApiKey, typeof(CreateBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches, AlsoRequires = ApiKeyPermissions.Inference };
+
     public const string CompletionWindow = "24h";
 
     private const int MaxMetadataPairs = 16;
@@ -131,6 +134,8 @@ public sealed partial class CreateBatchHandler(
 /// <summary>GET /v1/batches/{id}.</summary>
 public sealed class GetBatchHandler(BatchStore batches, BatchViews views) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("GetBatch", "GET", "/v1/batches/{id}", ApiAuth.ApiKey, typeof(GetBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -142,6 +147,8 @@ public sealed class GetBatchHandler(BatchStore batches, BatchViews views) : IApi
 /// <summary>GET /v1/batches[?after=&amp;limit=]: the caller's customer's batches, newest first.</summary>
 public sealed class ListBatchesHandler(BatchStore batches, BatchViews views) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("ListBatches", "GET", "/v1/batches", ApiAuth.ApiKey, typeof(ListBatchesHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -158,6 +165,8 @@ public sealed class ListBatchesHandler(BatchStore batches, BatchViews views) : I
 /// <summary>POST /v1/batches/{id}/cancel: the batch stops scheduling work and finalizes with what is done.</summary>
 public sealed class CancelBatchHandler(BatchStore batches, BatchViews views) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("CancelBatch", "POST", "/v1/batches/{id}/cancel", ApiAuth.ApiKey, typeof(CancelBatchHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Batches };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Jobs;
 
@@ -24,10 +25,8 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<BatchFinalizer>();
         services.AddSingleton<BatchActivities>();
         services.AddSingleton<BatchViews>();
-        services.AddSingleton<CreateBatchHandler>();
-        services.AddSingleton<GetBatchHandler>();
-        services.AddSingleton<ListBatchesHandler>();
-        services.AddSingleton<CancelBatchHandler>();
+        services.AddApiRoutes(
+            CreateBatchHandler.Route, ListBatchesHandler.Route, GetBatchHandler.Route, CancelBatchHandler.Route);
         return services;
     }
 }

@@ -7,6 +7,8 @@ namespace Serverless.Core.Keys;
 /// <summary>POST /v1/admin/keys: issue a key; the response is the only place the full key ever appears.</summary>
 public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminCreateKey", "POST", "/v1/admin/keys", ApiAuth.Admin, typeof(AdminCreateKeyHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -46,6 +48,8 @@ public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
 /// <summary>GET /v1/admin/keys[?customer=acme]: keys, masked.</summary>
 public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminListKeys", "GET", "/v1/admin/keys", ApiAuth.Admin, typeof(AdminListKeysHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -58,6 +62,8 @@ public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
 /// <summary>DELETE /v1/admin/keys/{id}: revoke; the next request with that key on this instance gets 401.</summary>
 public sealed class AdminRevokeKeyHandler(ApiKeyService keys) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminRevokeKey", "DELETE", "/v1/admin/keys/{id}", ApiAuth.Admin, typeof(AdminRevokeKeyHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -31,9 +31,7 @@ public static class KeysServiceCollectionExtensions
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AdminAuthenticator>();
         services.AddSingleton<IApiAuthenticator, ApiKeyAuthenticator>();
-        services.AddSingleton<AdminCreateKeyHandler>();
-        services.AddSingleton<AdminListKeysHandler>();
-        services.AddSingleton<AdminRevokeKeyHandler>();
+        services.AddApiRoutes(AdminCreateKeyHandler.Route, AdminListKeysHandler.Route, AdminRevokeKeyHandler.Route);
         return services;
     }
 }

@@ -7,6 +7,8 @@ namespace Serverless.Core.Metering;
 /// <summary>POST /v1/admin/prices: add a price version for a model.</summary>
 public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminSetPrice", "POST", "/v1/admin/prices", ApiAuth.Admin, typeof(AdminSetPriceHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -35,6 +37,8 @@ public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
 /// <summary>GET /v1/admin/prices[?model=]: every price version.</summary>
 public sealed class AdminListPricesHandler(PriceBook prices) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminListPrices", "GET", "/v1/admin/prices", ApiAuth.Admin, typeof(AdminListPricesHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -47,6 +51,8 @@ public sealed class AdminListPricesHandler(PriceBook prices) : IApiHandler
 /// <summary>POST /v1/admin/limits: set the rate limits and budgets of a key or customer (null = default rate / no budget).</summary>
 public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminSetLimits", "POST", "/v1/admin/limits", ApiAuth.Admin, typeof(AdminSetLimitsHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -76,6 +82,8 @@ public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
 /// <summary>GET /v1/admin/limits?scope=key|customer&amp;id=: the limits in force (nulls when none are set).</summary>
 public sealed class AdminGetLimitsHandler(LimitPolicies policies) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminGetLimits", "GET", "/v1/admin/limits", ApiAuth.Admin, typeof(AdminGetLimitsHandler));
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);

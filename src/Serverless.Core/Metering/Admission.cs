@@ -1,3 +1,5 @@
+using Serverless.Core.Http;
+
 namespace Serverless.Core.Metering;
 
 /// <summary>What a request asks of the ledger before it may generate.</summary>
@@ -57,9 +59,6 @@ public enum AdmissionStatus
     /// <summary>A batch line whose request id already has its usage record; nothing was reserved.</summary>
     AlreadySettled,
 }
-
-/// <summary>Remaining allowance in the current one-minute window (the tighter of key and customer).</summary>
-public sealed record RateLimitState(long LimitRequests, long RemainingRequests, long LimitTokens, long RemainingTokens, DateTimeOffset ResetsAt);
 
 /// <summary>The ledger's answer: admitted with a reservation, or why not.</summary>
 public sealed record Admission

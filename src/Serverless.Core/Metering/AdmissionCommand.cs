@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Metering;
 

@@ -16,7 +16,7 @@ public sealed partial class MeteringService(
     InstanceIdentity instance,
     IOptions<MeteringOptions> options,
     TimeProvider time,
-    ILogger<MeteringService> logger)
+    ILogger<MeteringService> logger) : IRequestCounter
 {
     private readonly MeteringOptions _options = options.Value;
     private readonly Channel<SettlementRequest> _deferred = Channel.CreateUnbounded<SettlementRequest>();
@@ -104,31 +104,11 @@ public sealed partial class MeteringService(
         };
     }
 
-    /// <summary>The x-ratelimit-* headers OpenAI clients read.</summary>
+    /// <summary>The x-ratelimit-* headers OpenAI clients read, as of now.</summary>
     public void WriteRateLimitHeaders(HttpResponse response, RateLimitState limits)
     {
-        ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(limits);
-        string reset = FormatReset(limits.ResetsAt - time.GetUtcNow());
-        var headers = response.Headers;
-        headers["x-ratelimit-limit-requests"] = limits.LimitRequests.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-remaining-requests"] = limits.RemainingRequests.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-reset-requests"] = reset;
-        headers["x-ratelimit-limit-tokens"] = limits.LimitTokens.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-remaining-tokens"] = limits.RemainingTokens.ToString(CultureInfo.InvariantCulture);
-        headers["x-ratelimit-reset-tokens"] = reset;
-    }
-
-    private static string FormatReset(TimeSpan delay)
-    {
-        if (delay < TimeSpan.Zero)
-        {
-            delay = TimeSpan.Zero;
-        }
-
-        return delay < TimeSpan.FromSeconds(1)
-            ? string.Create(CultureInfo.InvariantCulture, $"{(int)delay.TotalMilliseconds}ms")
-            : string.Create(CultureInfo.InvariantCulture, $"{Math.Round(delay.TotalSeconds, 1)}s");
+        limits.WriteHeaders(response, time.GetUtcNow());
     }
 
     private ApiException Unavailable() =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Metering;
 
@@ -16,17 +17,14 @@ public static class MeteringServiceCollectionExtensions
         services.AddSingleton<LedgerConnections>();
         services.AddSingleton<LedgerWriter>();
         services.AddSingleton<MeteringService>();
+        services.AddSingleton<IRequestCounter>(sp => sp.GetRequiredService<MeteringService>());
         services.AddSingleton<UsageReceipts>();
         services.AddSingleton<UsageQueries>();
         services.AddSingleton<PriceBook>();
         services.AddSingleton<LimitPolicies>();
-        services.AddSingleton<UsageHandler>();
-        services.AddSingleton<ReceiptSecretHandler>();
-        services.AddSingleton<AdminUsageExportHandler>();
-        services.AddSingleton<AdminSetPriceHandler>();
-        services.AddSingleton<AdminListPricesHandler>();
-        services.AddSingleton<AdminSetLimitsHandler>();
-        services.AddSingleton<AdminGetLimitsHandler>();
+        services.AddApiRoutes(
+            UsageHandler.Route, ReceiptSecretHandler.Route, AdminUsageExportHandler.Route, AdminSetPriceHandler.Route,
+            AdminListPricesHandler.Route, AdminSetLimitsHandler.Route, AdminGetLimitsHandler.Route);
         services.AddSingleton<ReservationSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<ReservationSweeper>());
         return services;

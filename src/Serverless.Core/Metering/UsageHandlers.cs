@@ -4,12 +4,15 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Metering;
 
 /// <summary>GET /v1/usage?start=&amp;end=&amp;group_by=day|model|key: the calling key's customer's usage and cost.</summary>
 public sealed class UsageHandler(UsageQueries queries, TimeProvider time) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("Usage", "GET", "/v1/usage", ApiAuth.ApiKey, typeof(UsageHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.UsageRead };
+
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -39,6 +42,8 @@ public sealed class UsageHandler(UsageQueries queries, TimeProvider time) : IApi
 /// <summary>GET /v1/usage/receipt_secret: the secret this customer verifies usage receipts with.</summary>
 public sealed class ReceiptSecretHandler(UsageReceipts receipts) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("ReceiptSecret", "GET", "/v1/usage/receipt_secret", ApiAuth.ApiKey, typeof(ReceiptSecretHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.UsageRead };
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -50,6 +55,8 @@ public sealed class ReceiptSecretHandler(UsageReceipts receipts) : IApiHandler
 /// <summary>GET /v1/admin/usage?start=&amp;end=&amp;customer=&amp;format=json|csv&amp;limit=: every usage record in the range, streamed.</summary>
 public sealed class AdminUsageExportHandler(UsageQueries queries, TimeProvider time) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminUsage", "GET", "/v1/admin/usage", ApiAuth.Admin, typeof(AdminUsageExportHandler));
+
     private static readonly string[] Columns =
     [
         "request_id", "customer_id", "key_id", "model", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "price_version",

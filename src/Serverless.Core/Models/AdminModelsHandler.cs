@@ -6,11 +6,13 @@ namespace Serverless.Core.Models;
 /// <summary>GET /v1/admin/models: each configured model's state on this instance (loads, failures, last error).</summary>
 public sealed class AdminModelsHandler(ModelRegistry registry) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("AdminModels", "GET", "/v1/admin/models", ApiAuth.Admin, typeof(AdminModelsHandler));
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
         return call.Http.Response.WriteAsJsonAsync(
-            new ModelStatusList(registry.Status()), ApiJsonContext.Default.ModelStatusList, contentType: null, call.Aborted);
+            new ModelStatusList(registry.Status()), ModelsJsonContext.Default.ModelStatusList, contentType: null, call.Aborted);
     }
 }
 

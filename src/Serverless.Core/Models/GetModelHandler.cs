@@ -1,11 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Models;
 
 /// <summary>GET /v1/models/{id}. A model outside the key's scope looks the same as one that does not exist.</summary>
 public sealed class GetModelHandler(ModelRegistry registry) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("GetModel", "GET", "/v1/models/{id}", ApiAuth.ApiKey, typeof(GetModelHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Inference };
+
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -16,6 +19,6 @@ public sealed class GetModelHandler(ModelRegistry registry) : IApiHandler
         }
 
         var model = new ModelObject(id, registry.CreatedAt(id), ListModelsHandler.Owner);
-        return call.Http.Response.WriteAsJsonAsync(model, ApiJsonContext.Default.ModelObject, contentType: null, call.Aborted);
+        return call.Http.Response.WriteAsJsonAsync(model, ModelsJsonContext.Default.ModelObject, contentType: null, call.Aborted);
     }
 }

@@ -1,11 +1,14 @@
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 
 namespace Serverless.Core.Models;
 
 /// <summary>GET /v1/models: the models this key may use.</summary>
 public sealed class ListModelsHandler(ModelRegistry registry) : IApiHandler
 {
+    public static readonly ApiRoute Route = new("ListModels", "GET", "/v1/models", ApiAuth.ApiKey, typeof(ListModelsHandler)) { CountsRequest = true, Permission = ApiKeyPermissions.Inference };
+
     public const string Owner = "serverless";
 
     public Task HandleAsync(ApiCall call)
@@ -16,6 +19,6 @@ public sealed class ListModelsHandler(ModelRegistry registry) : IApiHandler
             .Where(d => caller.CanUse(d.Id))
             .Select(d => new ModelObject(d.Id, registry.CreatedAt(d.Id), Owner))
             .ToList();
-        return call.Http.Response.WriteAsJsonAsync(new ModelList(data), ApiJsonContext.Default.ModelList, contentType: null, call.Aborted);
+        return call.Http.Response.WriteAsJsonAsync(new ModelList(data), ModelsJsonContext.Default.ModelList, contentType: null, call.Aborted);
     }
 }

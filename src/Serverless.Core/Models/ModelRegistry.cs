@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
-using Serverless.Core.Inference;
 
 namespace Serverless.Core.Models;
 
@@ -20,26 +19,22 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ModelCache _downloader;
     private readonly ILogger<ModelRegistry> _logger;
     private readonly CancellationToken _stopping;
-    private readonly int _retryAfterSeconds;
     private readonly long _startedAt;
 
     public ModelRegistry(
         IOptions<ModelStorageOptions> storage,
-        IOptions<InferenceOptions> inference,
         ModelCache downloader,
         IHostApplicationLifetime lifetime,
         TimeProvider time,
         ILogger<ModelRegistry> logger)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(lifetime);
         ArgumentNullException.ThrowIfNull(time);
         _definitions = storage.Value.Models.ToDictionary(m => m.Id, StringComparer.Ordinal);
         _downloader = downloader;
         _logger = logger;
         _stopping = lifetime.ApplicationStopping;
-        _retryAfterSeconds = inference.Value.RetryAfterSeconds;
         _startedAt = time.GetUtcNow().ToUnixTimeSeconds();
         GenAiRuntime.EnsureInitialized();
     }
@@ -53,6 +48,7 @@ public sealed partial class ModelRegistry : IDisposable
         _entries.TryGetValue(id, out var entry) && entry.LoadedAt is long loadedAt ? loadedAt : _startedAt;
 
     /// <summary>Returns the loaded model, loading it first if this instance has not yet.</summary>
+    /// <exception cref="ModelUnavailableException">The model could not be loaded; a later call tries again.</exception>
     public async ValueTask<ModelAcquisition> AcquireAsync(string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
@@ -93,7 +89,8 @@ public sealed partial class ModelRegistry : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw ApiException.ModelUnavailable(id, _retryAfterSeconds);
+            throw ex as ModelUnavailableException
+                ?? new ModelUnavailableException(id, ModelUnavailableReason.LoadFailed, ex.Message, innerException: ex);
         }
     }
 

@@ -22,4 +22,7 @@ public enum ModelUnavailableReason
 
     /// <summary>A local-folder model's folder is missing or is not a GenAI model folder.</summary>
     LocalFolderInvalid,
+
+    /// <summary>The files are in place but ONNX Runtime GenAI could not load them (format, memory).</summary>
+    LoadFailed,
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Core.Http;
 
 namespace Serverless.Core.Models;
 
@@ -20,9 +21,7 @@ public static class ModelsServiceCollectionExtensions
             }
         });
         services.AddSingleton<ModelRegistry>();
-        services.AddSingleton<ListModelsHandler>();
-        services.AddSingleton<GetModelHandler>();
-        services.AddSingleton<AdminModelsHandler>();
+        services.AddApiRoutes(ListModelsHandler.Route, GetModelHandler.Route, AdminModelsHandler.Route);
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Serverless.Core.Data;
+using Serverless.Core.Keys;
 using Serverless.Core.Tests.Keys;
 
 namespace Serverless.Core.Tests.Data;

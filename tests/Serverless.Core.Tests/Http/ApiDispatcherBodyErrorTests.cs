@@ -16,7 +16,7 @@ public sealed class ApiDispatcherBodyErrorTests
     public async Task A_body_the_server_could_not_read_is_answered_with_its_own_client_error(int status, string code)
     {
         using var services = new ServiceCollection().AddSingleton(new FailingHandler(status)).BuildServiceProvider();
-        var dispatcher = new ApiDispatcher(services, null!, null!, NullLogger<ApiDispatcher>.Instance);
+        var dispatcher = new ApiDispatcher(services, null!, null!, TimeProvider.System, NullLogger<ApiDispatcher>.Instance);
         var http = new DefaultHttpContext();
         http.Response.Body = new MemoryStream();
 

@@ -1,4 +1,5 @@
 using Serverless.Core.Inference;
+using Serverless.Core.Models;
 
 namespace Serverless.Core.Tests.Inference;
 

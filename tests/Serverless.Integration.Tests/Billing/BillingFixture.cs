@@ -83,7 +83,7 @@ public sealed class BillingFixture : ServiceFixture
         {
             await Exporter.RunPassAsync(CancellationToken.None);
             await using var db = Database();
-            if (!await db.Set<ExportQueueItem>().AnyAsync(q => db.Customers.Any(c => c.Id == q.CustomerId && c.StripeCustomerId != null))
+            if (!await db.Set<ExportQueueItem>().AnyAsync(q => db.Set<Customer>().Any(c => c.Id == q.CustomerId && c.StripeCustomerId != null))
                 && !await db.Set<ExportBucket>().AnyAsync(b => b.Status == ExportStatus.Pending))
             {
                 return;

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.EntityFrameworkCore;
+using Serverless.Core.Keys;
 using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests.Billing;

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Billing;
+using Serverless.Core.Keys;
 using Serverless.Integration.Tests.Infrastructure;
 using Serverless.Testing.Stripe;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
-namespace Serverless.Core.Inference;
+namespace Serverless.Core.Models;
 
 /// <summary>
 /// A model loaded into this instance: one ONNX Runtime GenAI Model and Tokenizer shared by every request;

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntimeGenAI;
 
-namespace Serverless.Core.Inference;
+namespace Serverless.Core.Models;
 
 /// <summary>
 /// ONNX Runtime GenAI wants one OgaHandle alive for the life of the process (its disposal shuts the
