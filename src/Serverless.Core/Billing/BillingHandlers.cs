@@ -35,9 +35,9 @@ public sealed class AdminCustomerHandler(BillingSetup setup, StripeClientFactory
             throw new ApiException(StatusCodes.Status409Conflict, "invalid_request_error", "stripe_customer_taken", ex.Message, "stripe_customer_id");
         }
 
-        await call.Http.Response.WriteAsJsonAsync(
+        await call.WriteJsonAsync(
             new CustomerObject(customer.Id, customer.Name, customer.StripeCustomerId, customer.Disabled, customer.SubscriptionStatus),
-            BillingJsonContext.Default.CustomerObject, contentType: null, call.Aborted);
+            BillingJsonContext.Default.CustomerObject);
     }
 }
 
@@ -49,7 +49,7 @@ public sealed class AdminBillingStatusHandler(BillingAdmin admin) : IApiHandler
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        await call.Http.Response.WriteAsJsonAsync(await admin.StatusAsync(call.Aborted), BillingJsonContext.Default.BillingStatusObject, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(await admin.StatusAsync(call.Aborted), BillingJsonContext.Default.BillingStatusObject);
     }
 }
 
@@ -62,7 +62,7 @@ public sealed class AdminDeadLettersHandler(BillingAdmin admin) : IApiHandler
     {
         ArgumentNullException.ThrowIfNull(call);
         var list = await admin.DeadLettersAsync(call.Aborted);
-        await call.Http.Response.WriteAsJsonAsync(new BucketList(list.Select(BucketObject.From).ToList()), BillingJsonContext.Default.BucketList, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(new BucketList(list.Select(BucketObject.From).ToList()), BillingJsonContext.Default.BucketList);
     }
 }
 
@@ -104,7 +104,7 @@ public sealed class AdminExportHandler(UsageExporter exporter) : IApiHandler
     {
         ArgumentNullException.ThrowIfNull(call);
         var result = await exporter.RunPassAsync(call.Aborted);
-        await call.Http.Response.WriteAsJsonAsync(result, BillingJsonContext.Default.ExportPassResult, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(result, BillingJsonContext.Default.ExportPassResult);
     }
 }
 
@@ -142,7 +142,7 @@ public sealed class AdminReconcileHandler(Reconciler reconciler, StripeClientFac
             throw ApiException.InvalidValue("end", ex.Message);
         }
 
-        await call.Http.Response.WriteAsJsonAsync(ReconciliationObject.From(result), BillingJsonContext.Default.ReconciliationObject, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(ReconciliationObject.From(result), BillingJsonContext.Default.ReconciliationObject);
     }
 }
 
@@ -155,8 +155,8 @@ public sealed class AdminMeterErrorsHandler(BillingAdmin admin) : IApiHandler
     {
         ArgumentNullException.ThrowIfNull(call);
         var list = await admin.MeterErrorsAsync(call.Aborted);
-        await call.Http.Response.WriteAsJsonAsync(
+        await call.WriteJsonAsync(
             new MeterErrorList(list.Select(e => new MeterErrorObject(e.Id, e.EventId, e.MeterId, e.Summary, e.ReceivedAt.ToUnixTimeSeconds())).ToList()),
-            BillingJsonContext.Default.MeterErrorList, contentType: null, call.Aborted);
+            BillingJsonContext.Default.MeterErrorList);
     }
 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -259,21 +260,39 @@ public sealed partial class Reconciler(
 
     private async Task<Dictionary<Key, long>> SumLedgerAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
-        const string sql = """
-            SELECT r."CustomerId", r."EndedAt" / 86400000, SUM(r."PromptTokens"), SUM(r."CompletionTokens")
-            FROM "UsageRecords" r JOIN "Customers" c ON c."Id" = r."CustomerId"
-            WHERE c."StripeCustomerId" IS NOT NULL AND r."EndedAt" >= @from AND r."EndedAt" < @to
-            GROUP BY r."CustomerId", r."EndedAt" / 86400000
-            """;
         var totals = new Dictionary<Key, long>();
-        await foreach (var row in QueryAsync(sql, from, to, cancellationToken))
+        await foreach (var (key, tokens) in TokensByDayAsync(LedgerTokensByDay, from, to, cancellationToken))
         {
-            long day = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
-            Add(totals, new Key((string)row[0], MeterKind.InputTokens, day), Convert.ToInt64(row[2], CultureInfo.InvariantCulture));
-            Add(totals, new Key((string)row[0], MeterKind.OutputTokens, day), Convert.ToInt64(row[3], CultureInfo.InvariantCulture));
+            Add(totals, key, tokens);
         }
 
         return totals;
+    }
+
+    // Input and output tokens of Stripe-linked customers by customer and UTC day (both queries: customer, day, input, output).
+    private const string LedgerTokensByDay = """
+        SELECT r."CustomerId", r."EndedAt" / 86400000, SUM(r."PromptTokens"), SUM(r."CompletionTokens")
+        FROM "UsageRecords" r JOIN "Customers" c ON c."Id" = r."CustomerId"
+        WHERE c."StripeCustomerId" IS NOT NULL AND r."EndedAt" >= @from AND r."EndedAt" < @to
+        GROUP BY r."CustomerId", r."EndedAt" / 86400000
+        """;
+
+    private const string OutboxTokensByDay = """
+        SELECT q."CustomerId", q."EndedAt" / 86400000, SUM(q."PromptTokens"), SUM(q."CompletionTokens")
+        FROM "ExportQueue" q JOIN "Customers" c ON c."Id" = q."CustomerId"
+        WHERE c."StripeCustomerId" IS NOT NULL AND q."EndedAt" >= @from AND q."EndedAt" < @to
+        GROUP BY q."CustomerId", q."EndedAt" / 86400000
+        """;
+
+    private async IAsyncEnumerable<(Key Key, long Tokens)> TokensByDayAsync(
+        string sql, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var row in QueryAsync(sql, from, to, cancellationToken))
+        {
+            long day = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+            yield return (new Key((string)row[0], MeterKind.InputTokens, day), Convert.ToInt64(row[2], CultureInfo.InvariantCulture));
+            yield return (new Key((string)row[0], MeterKind.OutputTokens, day), Convert.ToInt64(row[3], CultureInfo.InvariantCulture));
+        }
     }
 
     private async Task<Dictionary<Key, BucketTotals>> SumBucketsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
@@ -284,12 +303,6 @@ public sealed partial class Reconciler(
               SUM(CASE WHEN "StripeTimestamp" IS NOT NULL AND "StripeTimestamp" / 86400000 <> "BucketStart" / 86400000 THEN "Value" ELSE 0 END)
             FROM "ExportBuckets" WHERE "IsCorrection" = @false AND "BucketStart" >= @from AND "BucketStart" < @to
             GROUP BY "CustomerId", "Meter", "BucketStart" / 86400000, "Status"
-            """;
-        const string outbox = """
-            SELECT q."CustomerId", q."EndedAt" / 86400000, SUM(q."PromptTokens"), SUM(q."CompletionTokens")
-            FROM "ExportQueue" q JOIN "Customers" c ON c."Id" = q."CustomerId"
-            WHERE c."StripeCustomerId" IS NOT NULL AND q."EndedAt" >= @from AND q."EndedAt" < @to
-            GROUP BY q."CustomerId", q."EndedAt" / 86400000
             """;
         var totals = new Dictionary<Key, BucketTotals>();
         await foreach (var row in QueryAsync(buckets, from, to, cancellationToken))
@@ -306,15 +319,10 @@ public sealed partial class Reconciler(
             };
         }
 
-        await foreach (var row in QueryAsync(outbox, from, to, cancellationToken))
+        await foreach (var (key, tokens) in TokensByDayAsync(OutboxTokensByDay, from, to, cancellationToken))
         {
-            long day = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
-            foreach (var (meter, index) in new[] { (MeterKind.InputTokens, 2), (MeterKind.OutputTokens, 3) })
-            {
-                var key = new Key((string)row[0], meter, day);
-                totals.TryGetValue(key, out var t);
-                totals[key] = t with { Pending = t.Pending + Convert.ToInt64(row[index], CultureInfo.InvariantCulture) };
-            }
+            totals.TryGetValue(key, out var t);
+            totals[key] = t with { Pending = t.Pending + tokens };
         }
 
         return totals;

@@ -26,7 +26,7 @@ public sealed class DashboardChartHandler(DashboardOverview overview, TimeProvid
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        string? widthText = call.Http.Request.Query["width"].FirstOrDefault();
+        string? widthText = call.Query("width");
         int width = UsageChartSvg.DefaultWidth;
         if (widthText is not null && !int.TryParse(widthText, NumberStyles.None, CultureInfo.InvariantCulture, out width))
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 
 namespace Serverless.Core.Http;
@@ -16,4 +17,22 @@ public sealed record ApiCall(HttpContext Http, string RequestId, ApiCaller? Call
     public bool CountedAgainstRate { get; private set; }
 
     public void MarkCountedAgainstRate() => CountedAgainstRate = true;
+
+    /// <summary>The query parameter's first value; null when it is absent or empty.</summary>
+    public string? Query(string name)
+    {
+        string? value = Http.Request.Query[name].FirstOrDefault();
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    /// <summary>Answers with <paramref name="value"/> as JSON (application/json), with <paramref name="status"/> when given.</summary>
+    public Task WriteJsonAsync<T>(T value, JsonTypeInfo<T> type, int? status = null)
+    {
+        if (status is int code)
+        {
+            Http.Response.StatusCode = code;
+        }
+
+        return Http.Response.WriteAsJsonAsync(value, type, contentType: null, Aborted);
+    }
 }

@@ -10,7 +10,7 @@ public sealed class HealthHandler : IApiHandler
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return call.Http.Response.WriteAsJsonAsync(new HealthStatus("ok"), ApiJsonContext.Default.HealthStatus, contentType: null, call.Aborted);
+        return call.WriteJsonAsync(new HealthStatus("ok"), ApiJsonContext.Default.HealthStatus);
     }
 }
 

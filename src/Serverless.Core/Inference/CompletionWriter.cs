@@ -46,9 +46,7 @@ public sealed class CompletionWriter
     {
         using var json = new Utf8JsonWriter(output, WriterOptions with { SkipValidation = false });
         json.WriteStartObject();
-        WriteHeader(json, chunk: false);
-        json.WriteStartArray("choices");
-        json.WriteStartObject();
+        BeginChoice(json, chunk: false);
         if (_kind == CompletionKind.Chat)
         {
             json.WriteNumber("index", 0);
@@ -64,10 +62,7 @@ public sealed class CompletionWriter
             json.WriteNumber("index", 0);
         }
 
-        json.WriteNull("logprobs");
-        json.WriteString("finish_reason", FinishReasonText(finish));
-        json.WriteEndObject();
-        json.WriteEndArray();
+        EndChoice(json, finish);
         WriteUsage(json, promptTokens, completionTokens);
         json.WriteEndObject();
     }
@@ -82,22 +77,14 @@ public sealed class CompletionWriter
 
         WriteEvent(output, json =>
         {
-            WriteHeader(json, chunk: true);
-            json.WriteStartArray("choices");
-            json.WriteStartObject();
+            BeginChoice(json, chunk: true);
             json.WriteNumber("index", 0);
             json.WriteStartObject("delta");
             json.WriteString("role", "assistant");
             json.WriteString("content", string.Empty);
             json.WriteEndObject();
-            json.WriteNull("logprobs");
-            json.WriteNull("finish_reason");
-            json.WriteEndObject();
-            json.WriteEndArray();
-            if (_includeUsage)
-            {
-                json.WriteNull("usage");
-            }
+            EndChoice(json, finish: null);
+            WriteUsagePlaceholder(json);
         });
     }
 
@@ -123,9 +110,7 @@ public sealed class CompletionWriter
     {
         WriteEvent(output, json =>
         {
-            WriteHeader(json, chunk: true);
-            json.WriteStartArray("choices");
-            json.WriteStartObject();
+            BeginChoice(json, chunk: true);
             if (_kind == CompletionKind.Chat)
             {
                 json.WriteNumber("index", 0);
@@ -138,14 +123,8 @@ public sealed class CompletionWriter
                 json.WriteNumber("index", 0);
             }
 
-            json.WriteNull("logprobs");
-            json.WriteString("finish_reason", FinishReasonText(finish));
-            json.WriteEndObject();
-            json.WriteEndArray();
-            if (_includeUsage)
-            {
-                json.WriteNull("usage");
-            }
+            EndChoice(json, finish);
+            WriteUsagePlaceholder(json);
         });
 
         if (_includeUsage)
@@ -237,6 +216,40 @@ public sealed class CompletionWriter
         json.WriteEndObject();
     }
 
+    // The response's id, object, created and model, then the one choice opened.
+    private void BeginChoice(Utf8JsonWriter json, bool chunk)
+    {
+        WriteHeader(json, chunk);
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+    }
+
+    // Closes the choice that BeginChoice opened; a chunk before the last has no finish reason yet.
+    private static void EndChoice(Utf8JsonWriter json, FinishReason? finish)
+    {
+        json.WriteNull("logprobs");
+        if (finish is { } reason)
+        {
+            json.WriteString("finish_reason", FinishReasonText(reason));
+        }
+        else
+        {
+            json.WriteNull("finish_reason");
+        }
+
+        json.WriteEndObject();
+        json.WriteEndArray();
+    }
+
+    // With stream_options.include_usage every chunk before the last carries "usage": null, as OpenAI's do.
+    private void WriteUsagePlaceholder(Utf8JsonWriter json)
+    {
+        if (_includeUsage)
+        {
+            json.WriteNull("usage");
+        }
+    }
+
     // Everything in a content chunk but the piece itself is the same for the whole stream.
     private void BuildChunkTemplate()
     {
@@ -245,9 +258,7 @@ public sealed class CompletionWriter
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
-            WriteHeader(json, chunk: true);
-            json.WriteStartArray("choices");
-            json.WriteStartObject();
+            BeginChoice(json, chunk: true);
             if (_kind == CompletionKind.Chat)
             {
                 json.WriteNumber("index", 0);

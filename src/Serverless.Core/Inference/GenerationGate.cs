@@ -105,7 +105,18 @@ public sealed class GenerationGate
     /// customer's queue is full, or it timed out while its own cap held it back), 429 <c>server_overloaded</c> when
     /// the instance's queue is full or the instance stayed full.
     /// </summary>
-    public async ValueTask<Slot> EnterAsync(ApiCaller caller, CancellationToken cancellationToken)
+    public ValueTask<Slot> EnterAsync(ApiCaller caller, CancellationToken cancellationToken) =>
+        EnterAsync(caller, background: false, cancellationToken);
+
+    /// <summary>
+    /// A slot for background work (batch lines): waits in the same fair queue, after the customer's own live requests,
+    /// as long as it takes; never counts against the live queue and never answers 429. It counts against its
+    /// customer's and key's running caps like a live request. Its callers bound how many of them wait.
+    /// </summary>
+    public ValueTask<Slot> EnterBackgroundAsync(ApiCaller caller, CancellationToken cancellationToken) =>
+        EnterAsync(caller, background: true, cancellationToken);
+
+    private async ValueTask<Slot> EnterAsync(ApiCaller caller, bool background, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         cancellationToken.ThrowIfCancellationRequested();
@@ -118,7 +129,7 @@ public sealed class GenerationGate
                 return new Slot(this, customer, caller.KeyId);
             }
 
-            if (customer.LiveQueue.Count >= _customerQueueCap || _waiting >= _options.MaxQueuedRequests)
+            if (!background && (customer.LiveQueue.Count >= _customerQueueCap || _waiting >= _options.MaxQueuedRequests))
             {
                 // The caller's own share (its running cap, or its customer's part of the queue) is used up: its 429;
                 // else the instance's queue is full: everyone's.
@@ -129,36 +140,11 @@ public sealed class GenerationGate
                     : ApiException.Overloaded(_options.RetryAfterSeconds);
             }
 
-            waiter = new Waiter(this, customer, caller.KeyId, background: false);
+            waiter = new Waiter(this, customer, caller.KeyId, background);
             EnqueueLocked(waiter);
         }
 
-        return await waiter.WaitAsync(_options.QueueTimeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// A slot for background work (batch lines): waits in the same fair queue, after the customer's own live requests,
-    /// as long as it takes; never counts against the live queue and never answers 429. It counts against its
-    /// customer's and key's running caps like a live request. Its callers bound how many of them wait.
-    /// </summary>
-    public async ValueTask<Slot> EnterBackgroundAsync(ApiCaller caller, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        cancellationToken.ThrowIfCancellationRequested();
-        Waiter waiter;
-        lock (_lock)
-        {
-            var customer = CustomerOf(caller.CustomerId);
-            if (TryRunLocked(customer, caller.KeyId))
-            {
-                return new Slot(this, customer, caller.KeyId);
-            }
-
-            waiter = new Waiter(this, customer, caller.KeyId, background: true);
-            EnqueueLocked(waiter);
-        }
-
-        return await waiter.WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+        return await waiter.WaitAsync(background ? Timeout.InfiniteTimeSpan : _options.QueueTimeout, cancellationToken);
     }
 
     private ApiException ConcurrencyLimitExceeded(string scope, bool waiting) =>

@@ -40,8 +40,7 @@ public sealed class AdminCreateKeyHandler(ApiKeyService keys) : IApiHandler
             throw ApiException.BadRequest(ex.Message, ex.ParamName);
         }
 
-        call.Http.Response.StatusCode = StatusCodes.Status201Created;
-        await call.Http.Response.WriteAsJsonAsync(CreateApiKeyResponse.From(created), KeysJsonContext.Default.CreateApiKeyResponse, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(CreateApiKeyResponse.From(created), KeysJsonContext.Default.CreateApiKeyResponse, StatusCodes.Status201Created);
     }
 }
 
@@ -53,9 +52,9 @@ public sealed class AdminListKeysHandler(ApiKeyService keys) : IApiHandler
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        string? customer = call.Http.Request.Query["customer"].FirstOrDefault();
-        var list = await keys.ListAsync(string.IsNullOrEmpty(customer) ? null : customer, call.Aborted);
-        await call.Http.Response.WriteAsJsonAsync(ApiKeyListResponse.From(list), KeysJsonContext.Default.ApiKeyListResponse, contentType: null, call.Aborted);
+        string? customer = call.Query("customer");
+        var list = await keys.ListAsync(customer, call.Aborted);
+        await call.WriteJsonAsync(ApiKeyListResponse.From(list), KeysJsonContext.Default.ApiKeyListResponse);
     }
 }
 
@@ -73,6 +72,6 @@ public sealed class AdminRevokeKeyHandler(ApiKeyService keys) : IApiHandler
             throw ApiException.NotFound($"No API key with id '{id}'.", "key_not_found", "id");
         }
 
-        await call.Http.Response.WriteAsJsonAsync(new RevokeApiKeyResponse(id), KeysJsonContext.Default.RevokeApiKeyResponse, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(new RevokeApiKeyResponse(id), KeysJsonContext.Default.RevokeApiKeyResponse);
     }
 }

@@ -29,8 +29,7 @@ public sealed class AdminSetPriceHandler(PriceBook prices) : IApiHandler
             throw ApiException.InvalidValue(ex.ParamName ?? "price", ex.Message);
         }
 
-        call.Http.Response.StatusCode = StatusCodes.Status201Created;
-        await call.Http.Response.WriteAsJsonAsync(PriceObject.From(price), MeteringJsonContext.Default.PriceObject, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(PriceObject.From(price), MeteringJsonContext.Default.PriceObject, StatusCodes.Status201Created);
     }
 }
 
@@ -42,9 +41,9 @@ public sealed class AdminListPricesHandler(PriceBook prices) : IApiHandler
     public async Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        string? model = call.Http.Request.Query["model"].FirstOrDefault();
-        var list = await prices.ListAsync(string.IsNullOrEmpty(model) ? null : model, call.Aborted);
-        await call.Http.Response.WriteAsJsonAsync(new PriceList(list.Select(PriceObject.From).ToList()), MeteringJsonContext.Default.PriceList, contentType: null, call.Aborted);
+        string? model = call.Query("model");
+        var list = await prices.ListAsync(model, call.Aborted);
+        await call.WriteJsonAsync(new PriceList(list.Select(PriceObject.From).ToList()), MeteringJsonContext.Default.PriceList);
     }
 }
 
@@ -73,7 +72,7 @@ public sealed class AdminSetLimitsHandler(LimitPolicies policies) : IApiHandler
             throw ApiException.InvalidValue(ex.ParamName ?? "scope", ex.Message);
         }
 
-        await call.Http.Response.WriteAsJsonAsync(ToObject(policy), MeteringJsonContext.Default.LimitPolicyObject, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(ToObject(policy), MeteringJsonContext.Default.LimitPolicyObject);
     }
 
     internal static LimitPolicyObject ToObject(LimitPolicy p) => new(p.Scope, p.ScopeId, p.RequestsPerMinute, p.TokensPerMinute, p.SpendCapMicroUsd, p.TokenCap);
@@ -96,6 +95,6 @@ public sealed class AdminGetLimitsHandler(LimitPolicies policies) : IApiHandler
         }
 
         var policy = await policies.GetAsync(scope, id, call.Aborted) ?? new LimitPolicy { Scope = scope, ScopeId = id };
-        await call.Http.Response.WriteAsJsonAsync(AdminSetLimitsHandler.ToObject(policy), MeteringJsonContext.Default.LimitPolicyObject, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(AdminSetLimitsHandler.ToObject(policy), MeteringJsonContext.Default.LimitPolicyObject);
     }
 }

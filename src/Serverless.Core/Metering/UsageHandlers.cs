@@ -35,7 +35,7 @@ public sealed class UsageHandler(UsageQueries queries, TimeProvider time) : IApi
             caller.CustomerId, start.ToUnixTimeSeconds(), end.ToUnixTimeSeconds(), groupBy,
             groups.Select(g => new UsageGroupObject(g.Group, g.Totals.Requests, g.Totals.PromptTokens, g.Totals.CompletionTokens, g.Totals.CostMicroUsd)).ToList(),
             UsageTotalsObject.From(total));
-        await call.Http.Response.WriteAsJsonAsync(report, MeteringJsonContext.Default.UsageReport, contentType: null, call.Aborted);
+        await call.WriteJsonAsync(report, MeteringJsonContext.Default.UsageReport);
     }
 }
 
@@ -48,7 +48,7 @@ public sealed class ReceiptSecretHandler(UsageReceipts receipts) : IApiHandler
     {
         ArgumentNullException.ThrowIfNull(call);
         var customer = call.RequireCaller().CustomerId;
-        return call.Http.Response.WriteAsJsonAsync(new ReceiptSecretObject(customer, receipts.SecretFor(customer)), MeteringJsonContext.Default.ReceiptSecretObject, contentType: null, call.Aborted);
+        return call.WriteJsonAsync(new ReceiptSecretObject(customer, receipts.SecretFor(customer)), MeteringJsonContext.Default.ReceiptSecretObject);
     }
 }
 

@@ -11,8 +11,8 @@ public sealed class AdminModelsHandler(ModelRegistry registry) : IApiHandler
     public Task HandleAsync(ApiCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return call.Http.Response.WriteAsJsonAsync(
-            new ModelStatusList(registry.Status()), ModelsJsonContext.Default.ModelStatusList, contentType: null, call.Aborted);
+        return call.WriteJsonAsync(
+            new ModelStatusList(registry.Status()), ModelsJsonContext.Default.ModelStatusList);
     }
 }
 

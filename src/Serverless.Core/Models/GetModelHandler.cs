@@ -19,6 +19,6 @@ public sealed class GetModelHandler(ModelRegistry registry) : IApiHandler
         }
 
         var model = new ModelObject(id, registry.CreatedAt(id), ListModelsHandler.Owner);
-        return call.Http.Response.WriteAsJsonAsync(model, ModelsJsonContext.Default.ModelObject, contentType: null, call.Aborted);
+        return call.WriteJsonAsync(model, ModelsJsonContext.Default.ModelObject);
     }
 }

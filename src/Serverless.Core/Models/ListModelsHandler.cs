@@ -19,6 +19,6 @@ public sealed class ListModelsHandler(ModelRegistry registry) : IApiHandler
             .Where(d => caller.CanUse(d.Id))
             .Select(d => new ModelObject(d.Id, registry.CreatedAt(d.Id), Owner))
             .ToList();
-        return call.Http.Response.WriteAsJsonAsync(new ModelList(data), ModelsJsonContext.Default.ModelList, contentType: null, call.Aborted);
+        return call.WriteJsonAsync(new ModelList(data), ModelsJsonContext.Default.ModelList);
     }
 }
