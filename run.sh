@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs the service locally: Azurite for blob storage, SQLite for keys, the demo model.
 #   ./run.sh                     serve on http://127.0.0.1:${PORT:-7071}
-#   ./run.sh <command> [args]    run an admin CLI command with the same configuration
+#   ./run.sh <command> [args]    run an admin CLI command with the same configuration (./run.sh --help lists them)
 #                                (keys create --customer acme, keys list, models upload <dir> --id <id>, ...)
 set -euo pipefail
 cd "$(dirname "$0")"
