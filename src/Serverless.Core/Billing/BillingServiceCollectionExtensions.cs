@@ -22,6 +22,8 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<Reconciler>();
         services.AddSingleton<BillingSetup>();
         services.AddSingleton<BillingAdmin>();
+        services.AddSingleton<StripeWebhookSignature>();
+        services.AddSingleton<StripeWebhookProcessor>();
         services.AddSingleton<StripeWebhookHandler>();
         services.AddSingleton<AdminCustomerHandler>();
         services.AddSingleton<AdminBillingStatusHandler>();

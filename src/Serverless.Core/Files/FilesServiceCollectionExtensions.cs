@@ -13,6 +13,7 @@ public static class FilesServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<FileStore>();
+        services.AddSingleton<FileUploads>();
         services.AddSingleton<FileSweeper>();
         services.AddSingleton<UploadFileHandler>();
         services.AddSingleton<ListFilesHandler>();

@@ -24,6 +24,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<BatchFinalizer>();
         services.AddSingleton<BatchActivities>();
         services.AddSingleton<BatchViews>();
+        services.AddSingleton<BatchCreation>();
         services.AddSingleton<CreateBatchHandler>();
         services.AddSingleton<GetBatchHandler>();
         services.AddSingleton<ListBatchesHandler>();
