@@ -129,6 +129,17 @@ public static class FileUploadReader
             accepted = true;
             return upload;
         }
+        catch (IOException ex) when (ex is not BadHttpRequestException and not FileTooLargeException)
+        {
+            // The multipart reader says "Unexpected end of Stream" when the body stops before its closing boundary:
+            // the client's mistake, unlike a connection that broke, after which the body cannot be read on.
+            if (!await EndedAsync(body, cancellationToken))
+            {
+                throw;
+            }
+
+            throw ApiException.BadRequest("The multipart body ended before its closing boundary.", code: "invalid_multipart");
+        }
         finally
         {
             if (!accepted && content is not null)
@@ -188,6 +199,18 @@ public static class FileUploadReader
         {
             // The server's own body limit, met while the file part was read.
             throw TooLarge(maxFileBytes);
+        }
+    }
+
+    private static async Task<bool> EndedAsync(Stream body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await body.ReadAsync(new byte[1], cancellationToken) == 0;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -224,6 +224,53 @@ public sealed class FileUploadReaderTests
         Assert.Equal((400, "invalid_multipart"), (error.Status, error.Code));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("not multipart at all")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n\r\n{\"custom_id\":")]
+    public async Task A_body_that_ends_before_its_closing_boundary_is_a_400_invalid_multipart(string body)
+    {
+        var error = await Assert.ThrowsAsync<ApiException>(() => ReadAsync("b", body));
+
+        Assert.Equal((400, "invalid_multipart"), (error.Status, error.Code));
+        Assert.Empty(_stored);
+    }
+
+    [Fact]
+    public async Task A_body_that_ends_after_the_stored_file_but_before_its_closing_boundary_discards_the_file()
+    {
+        const string Body =
+            "--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n" +
+            "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n\r\n" + Jsonl + "\r\n--b\r\n";
+        var error = await Assert.ThrowsAsync<ApiException>(() => ReadAsync("b", Body));
+
+        Assert.Equal((400, "invalid_multipart"), (error.Status, error.Code));
+        Assert.Equal(_stored.Keys, _discarded);
+    }
+
+    [Fact]
+    public async Task A_body_whose_connection_breaks_is_not_mistaken_for_one_cut_short()
+    {
+        using var broken = new BrokenStream(Encoding.UTF8.GetBytes("--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat"));
+        var error = await Assert.ThrowsAsync<IOException>(() =>
+            FileUploadReader.ReadAsync(broken, "b", MaxFileBytes, StoreAsync, DiscardAsync, CancellationToken.None));
+
+        Assert.Equal("connection reset", error.Message);
+    }
+
+    /// <summary>A body that delivers its bytes, then fails every read the way a reset connection does.</summary>
+    private sealed class BrokenStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => Position < Length ? base.Read(buffer, offset, count) : throw new IOException("connection reset");
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Position < Length ? base.ReadAsync(buffer, cancellationToken) : throw new IOException("connection reset");
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
     [Fact]
     public async Task Parts_without_a_content_disposition_are_skipped()
     {
