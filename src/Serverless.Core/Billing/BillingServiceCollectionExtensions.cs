@@ -23,6 +23,8 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<Reconciler>();
         services.AddSingleton<BillingSetup>();
         services.AddSingleton<BillingAdmin>();
+        services.AddSingleton<StripeWebhookSignature>();
+        services.AddSingleton<StripeWebhookProcessor>();
         services.AddApiRoutes(
             StripeWebhookHandler.Route, AdminCustomerHandler.Route, AdminBillingStatusHandler.Route,
             AdminDeadLettersHandler.Route, AdminRetryDeadLettersHandler.Route, AdminExportHandler.Route,

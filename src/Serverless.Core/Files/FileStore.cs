@@ -43,12 +43,12 @@ public sealed partial class FileStore(
         return container;
     }
 
-    /// <summary>Stores an upload's content under a new file id; throws <see cref="FileTooLargeException"/> past the limit. Returns the id, blob name and size.</summary>
-    public Task<(string Id, string BlobName, long Bytes)> UploadContentAsync(Stream content, CancellationToken cancellationToken) =>
+    /// <summary>Stores an upload's content under a new file id; throws <see cref="FileTooLargeException"/> past the limit. </summary>
+    public Task<UploadedContent> UploadContentAsync(Stream content, CancellationToken cancellationToken) =>
         UploadContentAsync(content, _options.MaxUploadBytes, cancellationToken);
 
     /// <summary>Stores an upload's content under a new file id; throws <see cref="FileTooLargeException"/> past <paramref name="limit"/> bytes.</summary>
-    public async Task<(string Id, string BlobName, long Bytes)> UploadContentAsync(Stream content, long limit, CancellationToken cancellationToken)
+    public async Task<UploadedContent> UploadContentAsync(Stream content, long limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         string id = Ids.New("file-");
@@ -66,7 +66,7 @@ public sealed partial class FileStore(
             throw new FileTooLargeException(limit);
         }
 
-        return (id, blobName, bounded.BytesRead);
+        return new UploadedContent(id, blobName, bounded.BytesRead);
     }
 
     /// <summary>The customer's live (not expired) files: how many, and their total size in bytes.</summary>

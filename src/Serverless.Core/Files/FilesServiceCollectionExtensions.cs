@@ -14,6 +14,7 @@ public static class FilesServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<FileStore>();
+        services.AddSingleton<FileUploads>();
         services.AddSingleton<FileSweeper>();
         services.AddApiRoutes(
             UploadFileHandler.Route, ListFilesHandler.Route, GetFileHandler.Route, GetFileContentHandler.Route,

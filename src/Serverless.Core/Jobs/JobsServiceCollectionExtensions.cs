@@ -25,6 +25,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<BatchFinalizer>();
         services.AddSingleton<BatchActivities>();
         services.AddSingleton<BatchViews>();
+        services.AddSingleton<BatchCreation>();
         services.AddApiRoutes(
             CreateBatchHandler.Route, ListBatchesHandler.Route, GetBatchHandler.Route, CancelBatchHandler.Route);
         return services;

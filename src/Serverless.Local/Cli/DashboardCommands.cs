@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Dashboard;
+using Serverless.Core.Keys;
 
 namespace Serverless.Local.Cli;
 

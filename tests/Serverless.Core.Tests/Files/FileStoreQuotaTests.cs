@@ -1,6 +1,4 @@
-using Azure.Storage.Blobs;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Core.Data;
@@ -12,7 +10,6 @@ namespace Serverless.Core.Tests.Files;
 
 /// <summary>
 /// The file records' quotas and expiry on a real database of each provider (<see cref="Sqlite"/>, <see cref="Postgres"/>).
-/// Recording a file never touches blob storage, so the blob client here points nowhere.
 /// </summary>
 public abstract class FileStoreQuotaTests(string provider) : IAsyncLifetime
 {
@@ -28,22 +25,12 @@ public abstract class FileStoreQuotaTests(string provider) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(provider);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        _services = await FileRecordServices.StartAsync(_database, _clock, new Dictionary<string, string?>
         {
-            ["Database:Provider"] = _database.Provider,
-            ["Database:ConnectionString"] = _database.ConnectionString,
             ["Database:BusyTimeout"] = "00:00:10",
             ["Files:MaxFilesPerCustomer"] = MaxFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Files:MaxBytesPerCustomer"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }).Build();
-        _services = new ServiceCollection()
-            .AddLogging()
-            .AddSingleton<TimeProvider>(_clock)
-            .AddSingleton(new BlobServiceClient("UseDevelopmentStorage=true"))
-            .AddDatabase(configuration)
-            .AddFiles(configuration)
-            .BuildServiceProvider();
-        await _services.MigrateDatabaseAsync();
+        });
     }
 
     public async Task DisposeAsync()

@@ -8,7 +8,7 @@ public sealed class UploadExpiresAfterTests
     [Fact]
     public void No_expires_after_fields_leave_the_default_expiry()
     {
-        Assert.Null(UploadFileHandler.ExpiresAfter(null, null));
+        Assert.Null(FileUploadReader.ExpiresAfter(null, null));
     }
 
     [Theory]
@@ -16,7 +16,7 @@ public sealed class UploadExpiresAfterTests
     [InlineData("2592000", 2_592_000)]
     public void Seconds_within_one_hour_and_30_days_from_created_at_are_accepted(string seconds, int expected)
     {
-        Assert.Equal(TimeSpan.FromSeconds(expected), UploadFileHandler.ExpiresAfter("created_at", seconds));
+        Assert.Equal(TimeSpan.FromSeconds(expected), FileUploadReader.ExpiresAfter("created_at", seconds));
     }
 
     [Theory]
@@ -29,7 +29,7 @@ public sealed class UploadExpiresAfterTests
     [InlineData("created_at", null, "expires_after[seconds]")]
     public void Out_of_range_or_incomplete_expires_after_is_a_400_naming_the_field(string? anchor, string? seconds, string param)
     {
-        var error = Assert.Throws<ApiException>(() => UploadFileHandler.ExpiresAfter(anchor, seconds));
+        var error = Assert.Throws<ApiException>(() => FileUploadReader.ExpiresAfter(anchor, seconds));
         Assert.Equal(400, error.Status);
         Assert.Equal(param, error.Param);
     }

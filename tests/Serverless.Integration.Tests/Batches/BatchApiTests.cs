@@ -432,4 +432,24 @@ public sealed class BatchApiTests(ServiceFixture service)
         using var json = await client.PostJsonAsync("/v1/files", "{}");
         await json.ReadErrorAsync(415);
     }
+
+    [Theory]
+    [InlineData("not multipart at all")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbat")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n\r\n{\"custom_id\":")]
+    [InlineData("--b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n\r\n{}\n")]
+    public async Task A_multipart_body_that_ends_before_its_closing_boundary_is_a_400_invalid_multipart_and_leaves_no_file(string body)
+    {
+        var key = await service.CreateKeyAsync("cut-off-co");
+        using var client = service.CreateClient(key.Key);
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        using (var response = await client.PostAsync("/v1/files", content))
+        {
+            Assert.Equal("invalid_multipart", (await response.ReadErrorAsync(400)).GetProperty("code").GetString());
+        }
+
+        using var list = await client.GetAsync("/v1/files");
+        Assert.Equal(0, (await list.ReadJsonAsync()).GetProperty("data").GetArrayLength());
+    }
 }
