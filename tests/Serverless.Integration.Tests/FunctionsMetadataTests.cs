@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Serverless.Core;
 using Serverless.Core.Http;
 using Serverless.Core.Jobs;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests;
 

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Core.Billing;
@@ -7,67 +6,55 @@ using Serverless.Core.Data;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Tests.Data;
+using Serverless.Core.Tests.Metering;
 using Serverless.Testing.Stripe;
 
 namespace Serverless.Core.Tests.Billing;
 
 /// <summary>
-/// Billing as the host wires it (database, keys, ledger, billing; migrated) over a real SQLite file or PostgreSQL
-/// database, pointed at a fake Stripe, both on one controllable clock, so a test can move time by weeks.
+/// Billing as the host wires it (<see cref="LedgerServices"/> with Stripe configured) pointed at a fake Stripe, both on
+/// one controllable clock, so a test can move time by weeks.
 /// </summary>
 internal sealed class BillingServices : IAsyncDisposable
 {
-    private readonly ServiceProvider _provider;
+    private readonly LedgerServices _ledger;
 
-    private BillingServices(ServiceProvider provider, FakeStripeServer stripe, FakeTimeProvider clock)
+    private BillingServices(LedgerServices ledger, FakeStripeServer stripe)
     {
-        _provider = provider;
+        _ledger = ledger;
         Stripe = stripe;
-        Clock = clock;
     }
 
     public FakeStripeServer Stripe { get; }
 
-    public FakeTimeProvider Clock { get; }
+    public FakeTimeProvider Clock => _ledger.Clock;
 
-    public UsageExporter Exporter => _provider.GetRequiredService<UsageExporter>();
+    public UsageExporter Exporter => _ledger.Services.GetRequiredService<UsageExporter>();
 
-    public Reconciler Reconciler => _provider.GetRequiredService<Reconciler>();
+    public Reconciler Reconciler => _ledger.Services.GetRequiredService<Reconciler>();
 
-    public BillingAdmin Admin => _provider.GetRequiredService<BillingAdmin>();
+    public BillingAdmin Admin => _ledger.Services.GetRequiredService<BillingAdmin>();
 
     public static async Task<BillingServices> StartAsync(TestDatabase database)
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(LedgerServices.Start);
         var stripe = await FakeStripeServer.StartAsync(new FakeStripeOptions { TimeProvider = clock });
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var ledger = await LedgerServices.StartAsync(database, new Dictionary<string, string?>
         {
-            ["Database:Provider"] = database.Provider,
-            ["Database:ConnectionString"] = database.ConnectionString,
-            ["Keys:HashSecret"] = "test-hash-secret-0123456789-abcdefghijklmnop",
             ["Stripe:ApiKey"] = stripe.ApiKey,
             ["Stripe:ApiBase"] = stripe.ApiBase,
             ["Stripe:MeterEventsBase"] = stripe.MeterEventsBase,
             ["Stripe:RequestTimeout"] = "00:00:05",
             ["Stripe:RetryDelay"] = "00:00:00",
             ["Stripe:MaxRetryDelay"] = "00:00:00",
-        }).Build();
-        var provider = new ServiceCollection()
-            .AddLogging()
-            .AddSingleton<TimeProvider>(clock)
-            .AddDatabase(configuration)
-            .AddApiKeys(configuration)
-            .AddMetering(configuration)
-            .AddBilling(configuration)
-            .BuildServiceProvider();
-        await provider.MigrateDatabaseAsync();
-        await provider.GetRequiredService<BillingSetup>().EnsureMetersAsync(CancellationToken.None);
-        return new BillingServices(provider, stripe, clock);
+        }, clock);
+        await ledger.Services.GetRequiredService<BillingSetup>().EnsureMetersAsync(CancellationToken.None);
+        return new BillingServices(ledger, stripe);
     }
 
     /// <summary>A customer linked to a new customer in the fake Stripe.</summary>
     public Task<Customer> CustomerAsync(string id) =>
-        _provider.GetRequiredService<BillingSetup>().EnsureCustomerAsync(id, id, null, CancellationToken.None);
+        _ledger.Services.GetRequiredService<BillingSetup>().EnsureCustomerAsync(id, id, null, CancellationToken.None);
 
     public string EventName(string meterKind)
     {
@@ -77,6 +64,15 @@ internal sealed class BillingServices : IAsyncDisposable
 
     /// <summary>One settled, billable record ending at <paramref name="endedAt"/>, with its outbox row, as settlement leaves it.</summary>
     public async Task SeedUsageAsync(string customer, DateTimeOffset endedAt, long prompt, long completion)
+    {
+        var record = await SeedRecordAsync(customer, endedAt, prompt, completion);
+        await using var db = Database();
+        db.Add(new ExportQueueItem { RecordId = record.Id, CustomerId = customer, EndedAt = endedAt, PromptTokens = prompt, CompletionTokens = completion });
+        await db.SaveChangesAsync();
+    }
+
+    /// <summary>One settled, billable usage record ending at <paramref name="endedAt"/>, without the outbox row settlement writes with it.</summary>
+    public async Task<UsageRecord> SeedRecordAsync(string customer, DateTimeOffset endedAt, long prompt, long completion)
     {
         await using var db = Database();
         var record = new UsageRecord
@@ -96,8 +92,7 @@ internal sealed class BillingServices : IAsyncDisposable
         };
         db.Add(record);
         await db.SaveChangesAsync();
-        db.Add(new ExportQueueItem { RecordId = record.Id, CustomerId = customer, EndedAt = endedAt, PromptTokens = prompt, CompletionTokens = completion });
-        await db.SaveChangesAsync();
+        return record;
     }
 
     public async Task<List<ExportBucket>> BucketsAsync(string customer)
@@ -106,11 +101,11 @@ internal sealed class BillingServices : IAsyncDisposable
         return await db.Set<ExportBucket>().AsNoTracking().Where(b => b.CustomerId == customer).OrderBy(b => b.Meter).ThenBy(b => b.Id).ToListAsync();
     }
 
-    public ServerlessDbContext Database() => _provider.GetRequiredService<IDbContextFactory<ServerlessDbContext>>().CreateDbContext();
+    public ServerlessDbContext Database() => _ledger.Database();
 
     public async ValueTask DisposeAsync()
     {
-        await _provider.DisposeAsync();
+        await _ledger.DisposeAsync();
         await Stripe.DisposeAsync();
     }
 }

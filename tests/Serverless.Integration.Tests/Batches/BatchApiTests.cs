@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Jobs;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Batches;
 

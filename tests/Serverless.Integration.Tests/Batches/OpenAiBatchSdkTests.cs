@@ -5,7 +5,7 @@ using System.Text.Json;
 using OpenAI;
 using OpenAI.Batch;
 using OpenAI.Files;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 // The SDK marks its batch client (and parts of the file client) experimental; using them is the point of this test.
 #pragma warning disable OPENAI001

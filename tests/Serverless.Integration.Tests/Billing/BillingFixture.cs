@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Billing;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 using Serverless.Testing.Stripe;
 
 namespace Serverless.Integration.Tests.Billing;

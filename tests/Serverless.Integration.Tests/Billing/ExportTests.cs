@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Billing;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 using Serverless.Testing.Stripe;
 
 namespace Serverless.Integration.Tests.Billing;

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Billing;
 using Serverless.Core.Keys;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 using Serverless.Testing.Stripe;
 
 namespace Serverless.Integration.Tests.Billing;

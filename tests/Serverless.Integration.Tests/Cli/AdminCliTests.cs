@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 using Serverless.Local.Cli;
 
 namespace Serverless.Integration.Tests.Cli;

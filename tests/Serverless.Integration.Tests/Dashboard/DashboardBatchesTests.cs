@@ -5,7 +5,7 @@ using Microsoft.Playwright;
 using Serverless.Core.Dashboard;
 using Serverless.Core.Metering;
 using Serverless.Integration.Tests.Batches;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Dashboard;
 

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.Playwright;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Dashboard;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Billing;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Dashboard;
 

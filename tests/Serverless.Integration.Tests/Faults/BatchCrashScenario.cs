@@ -1,13 +1,8 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Data;
 using Serverless.Core.Metering;
 using Serverless.Integration.Tests.Batches;
-using Serverless.Integration.Tests.Infrastructure;
 
 namespace Serverless.Integration.Tests.Faults;
 
@@ -27,13 +22,17 @@ public sealed class BatchCrashScenario : IAsyncLifetime
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    private readonly AzuriteFixture _azurite = new();
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "svl-batch-crash-" + Guid.NewGuid().ToString("N"));
-    private readonly Stopwatch _clock = new();
-    private readonly List<string> _timeline = [];
-    private LocalHostProcess? _host;
-
-    public string ConnectionString => $"Data Source={Path.Combine(_root, "serverless.db")}";
+    private readonly CrashHost _host = new("svl-batch-crash", new Dictionary<string, string?>
+    {
+        // A dead run's orchestration and activity messages come back within seconds rather than minutes.
+        ["LocalDurableTask:ControlQueueVisibilityTimeout"] = "00:00:05",
+        ["LocalDurableTask:WorkItemQueueVisibilityTimeout"] = "00:00:10",
+        ["LocalDurableTask:MaxQueuePollingInterval"] = "00:00:00.200",
+        ["Batch:ChunkSize"] = "4",
+        ["Batch:MaxParallelChunks"] = "2",
+        ["Batch:MaxConcurrentLines"] = "4",
+        ["Batch:ProgressInterval"] = "00:00:00.100",
+    });
 
     public string BatchId { get; private set; } = string.Empty;
 
@@ -49,50 +48,19 @@ public sealed class BatchCrashScenario : IAsyncLifetime
     /// <summary>The batch's records written before the kill.</summary>
     public IReadOnlyList<UsageRecord> RecordsAtKill { get; private set; } = [];
 
-    public int CrashedProcessId { get; private set; }
+    public int CrashedProcessId => _host.CrashedProcessId;
 
-    public int RestartedProcessId { get; private set; }
+    public int RestartedProcessId => _host.RestartedProcessId;
 
     /// <summary>What happened when, and everything the host printed: for failure messages.</summary>
-    public string Report => string.Join('\n', _timeline) + "\nHost output:\n" + _host?.Output;
+    public string Report => _host.Report;
 
-    public ServerlessDbContext Database() =>
-        new(new DbContextOptionsBuilder<ServerlessDbContext>().UseSqlite(ConnectionString).Options);
+    public ServerlessDbContext Database() => _host.Database();
 
     public async Task InitializeAsync()
     {
-        _clock.Start();
-        await _azurite.InitializeAsync();
-        Directory.CreateDirectory(_root);
-        _host = new LocalHostProcess(new Dictionary<string, string?>
-        {
-            ["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)),
-            ["Admin:Key"] = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)),
-            ["Database:ConnectionString"] = ConnectionString,
-            ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
-            ["ModelStorage:CacheDirectory"] = Path.Combine(_root, "cache"),
-            ["AzureWebJobsStorage"] = _azurite.ConnectionString,
-            // A dead run's orchestration and activity messages come back within seconds rather than minutes.
-            ["LocalDurableTask:ControlQueueVisibilityTimeout"] = "00:00:05",
-            ["LocalDurableTask:WorkItemQueueVisibilityTimeout"] = "00:00:10",
-            ["LocalDurableTask:MaxQueuePollingInterval"] = "00:00:00.200",
-            ["Batch:ChunkSize"] = "4",
-            ["Batch:MaxParallelChunks"] = "2",
-            ["Batch:MaxConcurrentLines"] = "4",
-            ["Batch:ProgressInterval"] = "00:00:00.100",
-        });
-
-        string keyFile = Path.Combine(_root, "dev-key");
-        var setup = await _host.RunCommandAsync("setup", "--dev-key-file", keyFile);
-        if (setup.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"setup failed ({setup.ExitCode}):\n{setup.Output}");
-        }
-
         await _host.StartAsync();
-        CrashedProcessId = _host.ProcessId;
-        Log("host started");
-        using var client = _host.CreateClient((await File.ReadAllTextAsync(keyFile)).Trim());
+        using var client = _host.CreateClient();
 
         // The first query of this process builds the EF model, which takes longer than the whole batch: pay it now so
         // the poll below sees the lines that generate.
@@ -106,34 +74,32 @@ public sealed class BatchCrashScenario : IAsyncLifetime
         lines.Insert(10, "{ not json");
         lines.Insert(20, BatchCalls.CompletionLine("line-3", 5));
         BatchId = (await client.CreateBatchAsync(await client.UploadAsync(lines))).GetProperty("id").GetString()!;
-        Log($"batch {BatchId} created");
+        _host.Log($"batch {BatchId} created");
 
         var running = await client.WaitForBatchAsync(BatchId, b => BatchCalls.Counts(b).Completed >= 8, Timeout, "8 completed lines", () => Report);
-        Log($"progress before the kill: {running.GetProperty("request_counts")}");
+        _host.Log($"progress before the kill: {running.GetProperty("request_counts")}");
 
         // Kill while a line is generating: an open reservation (a chunk boundary may leave none for a moment).
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            await using (var db = Database())
+        await _host.UntilAsync(
+            async db =>
             {
                 if (await db.Set<Reservation>().AnyAsync(r => r.BatchId == BatchId))
                 {
-                    break;
+                    return true;
                 }
 
                 var records = await db.Set<UsageRecord>().CountAsync(r => r.BatchId == BatchId);
-                if (records >= GoodLines || waited.Elapsed > Timeout)
+                if (records >= GoodLines)
                 {
-                    throw new InvalidOperationException($"No line of the batch was generating to be killed ({records} lines recorded after {waited.Elapsed}).\n{Report}");
+                    throw new InvalidOperationException($"No line of the batch was generating to be killed ({records} lines recorded).\n{Report}");
                 }
-            }
 
-            await Task.Delay(5);
-        }
-
+                return false;
+            },
+            Timeout,
+            "a line of the batch to be generating",
+            TimeSpan.FromMilliseconds(5));
         _host.Kill();
-        Log("host killed (SIGKILL)");
 
         await using (var db = Database())
         {
@@ -141,35 +107,14 @@ public sealed class BatchCrashScenario : IAsyncLifetime
             RecordsAtKill = await db.Set<UsageRecord>().AsNoTracking().Where(r => r.BatchId == BatchId).ToListAsync();
         }
 
-        Log($"{OpenAtKill.Count} lines reserved and {RecordsAtKill.Count} recorded at the kill");
+        _host.Log($"{OpenAtKill.Count} lines reserved and {RecordsAtKill.Count} recorded at the kill");
 
-        await _host.StartAsync();
-        RestartedProcessId = _host.ProcessId;
-        Log("host restarted");
+        await _host.RestartAsync();
         Batch = await client.WaitUntilDoneAsync(BatchId, Timeout, () => Report);
-        Log($"batch {Batch.GetProperty("status").GetString()}");
+        _host.Log($"batch {Batch.GetProperty("status").GetString()}");
         Outputs = await client.ReadFileLinesAsync(Batch.OptionalString("output_file_id"));
         Errors = await client.ReadFileLinesAsync(Batch.OptionalString("error_file_id"));
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        await _azurite.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private void Log(string message) =>
-        _timeline.Add(string.Create(CultureInfo.InvariantCulture, $"{_clock.Elapsed.TotalSeconds,6:F2}s {message}"));
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Metering;
@@ -21,9 +20,6 @@ public sealed class BatchCrashTests : IClassFixture<BatchCrashScenario>
         _scenario = scenario;
         output.WriteLine(scenario.Report);
     }
-
-    private static string InstancePrefix(int processId) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{processId}:");
 
     private async Task<List<UsageRecord>> RecordsAsync()
     {
@@ -84,7 +80,7 @@ public sealed class BatchCrashTests : IClassFixture<BatchCrashScenario>
         Assert.NotEmpty(_scenario.RecordsAtKill);
         Assert.True(_scenario.RecordsAtKill.Count < BatchCrashScenario.GoodLines, "The batch had finished before the kill.");
         Assert.NotEmpty(_scenario.OpenAtKill);
-        Assert.All(_scenario.OpenAtKill, r => Assert.StartsWith(InstancePrefix(_scenario.CrashedProcessId), r.InstanceId, StringComparison.Ordinal));
+        Assert.All(_scenario.OpenAtKill, r => Assert.StartsWith(CrashHost.InstancePrefix(_scenario.CrashedProcessId), r.InstanceId, StringComparison.Ordinal));
 
         var records = await RecordsAsync();
         foreach (var before in _scenario.RecordsAtKill)
@@ -98,7 +94,7 @@ public sealed class BatchCrashTests : IClassFixture<BatchCrashScenario>
         {
             // Generating at the kill: taken over by the new process, generated in full, one record (not a failed_after_start one).
             var record = Assert.Single(records, r => r.RequestId == open.RequestId);
-            Assert.StartsWith(InstancePrefix(_scenario.RestartedProcessId), record.InstanceId, StringComparison.Ordinal);
+            Assert.StartsWith(CrashHost.InstancePrefix(_scenario.RestartedProcessId), record.InstanceId, StringComparison.Ordinal);
             Assert.Equal(BatchCrashScenario.MaxTokens, record.CompletionTokens);
             Assert.Equal(UsageOutcome.Length, record.Outcome);
         }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Faults;
 

@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Data;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Faults;
 
@@ -32,13 +30,12 @@ public sealed class HostCrashScenario : IAsyncLifetime
     // Well under Metering:DeadInstanceAfter (60 s): the dead process must be recognised at once, not by its silence.
     private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly AzuriteFixture _azurite = new();
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "svl-crash-" + Guid.NewGuid().ToString("N"));
-    private readonly Stopwatch _clock = new();
-    private readonly List<string> _timeline = [];
-    private LocalHostProcess? _host;
-
-    public string ConnectionString => $"Data Source={Path.Combine(_root, "serverless.db")}";
+    private readonly CrashHost _host = new("svl-crash", new Dictionary<string, string?>
+    {
+        // Every stream must be generating at the kill, none waiting in line for a slot.
+        ["Inference:MaxConcurrentGenerations"] = "32",
+        ["Inference:MaxConcurrentPerCustomer"] = "32",
+    });
 
     /// <summary>Requests the client saw complete before the crash (whole responses and streams read to [DONE]).</summary>
     public IReadOnlyList<ClientUsage> CompletedBeforeCrash { get; private set; } = [];
@@ -55,89 +52,44 @@ public sealed class HostCrashScenario : IAsyncLifetime
     /// <summary>The same request with the same key, sent again after the restart.</summary>
     public ClientStream IdempotentRetry { get; private set; } = null!;
 
-    public int CrashedProcessId { get; private set; }
+    public int CrashedProcessId => _host.CrashedProcessId;
 
-    public int RestartedProcessId { get; private set; }
+    public int RestartedProcessId => _host.RestartedProcessId;
 
     /// <summary>From the restarted host answering /health to no reservation being left.</summary>
     public TimeSpan SweepTime { get; private set; }
 
     /// <summary>What happened when, and everything the host printed: for failure messages.</summary>
-    public string Report => string.Join('\n', _timeline) + "\nHost output:\n" + _host?.Output;
+    public string Report => _host.Report;
 
     public static string Body(int maxTokens, bool stream) =>
         JsonSerializer.Serialize(stream
             ? new Dictionary<string, object> { ["model"] = "demo", ["prompt"] = Prompt, ["max_tokens"] = maxTokens, ["temperature"] = 0, ["stream"] = true, ["stream_options"] = new Dictionary<string, object> { ["include_usage"] = true } }
             : new Dictionary<string, object> { ["model"] = "demo", ["prompt"] = Prompt, ["max_tokens"] = maxTokens, ["temperature"] = 0 });
 
-    /// <summary>A context on the host's database, read by the tests while the restarted host runs (WAL: readers do not block it).</summary>
-    public ServerlessDbContext Database() =>
-        new(new DbContextOptionsBuilder<ServerlessDbContext>().UseSqlite(ConnectionString).Options);
+    /// <summary>A context on the host's database, read by the tests while the restarted host runs.</summary>
+    public ServerlessDbContext Database() => _host.Database();
 
     public async Task InitializeAsync()
     {
-        _clock.Start();
-        await _azurite.InitializeAsync();
-        Directory.CreateDirectory(_root);
-        _host = new LocalHostProcess(new Dictionary<string, string?>
-        {
-            ["Keys:HashSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)),
-            ["Admin:Key"] = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)),
-            ["Database:ConnectionString"] = ConnectionString,
-            ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
-            ["AzureWebJobsStorage"] = _azurite.ConnectionString,
-            ["ModelStorage:CacheDirectory"] = Path.Combine(_root, "cache"),
-            // Every stream must be generating at the kill, none waiting in line for a slot.
-            ["Inference:MaxConcurrentGenerations"] = "32",
-            ["Inference:MaxConcurrentPerCustomer"] = "32",
-        });
-
-        // setup migrates, uploads the demo model, prices it and creates a key for customer "dev", as run.sh does.
-        string keyFile = Path.Combine(_root, "dev-key");
-        var setup = await _host.RunCommandAsync("setup", "--dev-key-file", keyFile);
-        if (setup.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"setup failed ({setup.ExitCode}):\n{setup.Output}");
-        }
-
         await _host.StartAsync();
-        CrashedProcessId = _host.ProcessId;
-        Log("host started");
-        using var client = _host.CreateClient((await File.ReadAllTextAsync(keyFile)).Trim());
+        using var client = _host.CreateClient();
 
         await CompleteBeforeCrashAsync(client);
         await CrashWithStreamsInFlightAsync(client);
 
-        await _host.StartAsync();
-        RestartedProcessId = _host.ProcessId;
-        Log("host restarted");
+        await _host.RestartAsync();
         var sweep = Stopwatch.StartNew();
-        await UntilAsync(async db => !await db.Set<Reservation>().AnyAsync(), SweepTimeout, "the restarted host to settle every open reservation");
+        await _host.UntilAsync(async db => !await db.Set<Reservation>().AnyAsync(), SweepTimeout, "the restarted host to settle every open reservation", TimeSpan.FromMilliseconds(100));
         SweepTime = sweep.Elapsed;
-        Log("no reservation left");
+        _host.Log("no reservation left");
 
         CompletedAfterRestart = await CompleteWholeAsync(client, 6);
         IdempotentRetry = await ClientStream.RunAsync(client, Body(LongMaxTokens, stream: true), NewSignal(), IdempotencyKey);
-        Log("new request and idempotent retry done");
+        _host.Log("new request and idempotent retry done");
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
-        }
-
-        await _azurite.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -168,7 +120,7 @@ public sealed class HostCrashScenario : IAsyncLifetime
         }
 
         CompletedBeforeCrash = completed;
-        Log($"{completed.Count} requests completed");
+        _host.Log($"{completed.Count} requests completed");
     }
 
     private async Task CrashWithStreamsInFlightAsync(HttpClient client)
@@ -177,56 +129,11 @@ public sealed class HostCrashScenario : IAsyncLifetime
         var streams = firstContent
             .Select((signal, i) => ClientStream.RunAsync(client, Body(LongMaxTokens, stream: true), signal, i == 0 ? IdempotencyKey : null))
             .ToArray();
-        await WithinAsync(Task.WhenAll(firstContent.Select(s => s.Task)), "every stream to receive its first content chunk");
-        Log($"{InFlightStreams} streams generating");
+        await _host.WithinAsync(Task.WhenAll(firstContent.Select(s => s.Task)), ConditionTimeout, "every stream to receive its first content chunk");
+        _host.Log($"{InFlightStreams} streams generating");
 
-        _host!.Kill();
-        Log("host killed (SIGKILL)");
-        Interrupted = await WithinAsync(Task.WhenAll(streams), "the client streams to end");
-        Log($"client streams ended after {Interrupted.Sum(s => s.ContentChunks).ToString(CultureInfo.InvariantCulture)} content chunks in all");
+        _host.Kill();
+        Interrupted = await _host.WithinAsync(Task.WhenAll(streams), ConditionTimeout, "the client streams to end");
+        _host.Log($"client streams ended after {Interrupted.Sum(s => s.ContentChunks).ToString(CultureInfo.InvariantCulture)} content chunks in all");
     }
-
-    private async Task<T> WithinAsync<T>(Task<T> task, string what)
-    {
-        await WithinAsync((Task)task, what);
-        return await task;
-    }
-
-    private async Task WithinAsync(Task task, string what)
-    {
-        try
-        {
-            await task.WaitAsync(ConditionTimeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"Timed out after {ConditionTimeout} waiting for {what}.\n{Report}");
-        }
-    }
-
-    // Polling the database is waiting on a condition: it returns as soon as it holds, and fails after the bound.
-    private async Task UntilAsync(Func<ServerlessDbContext, Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            await using (var db = Database())
-            {
-                if (await condition(db))
-                {
-                    return;
-                }
-            }
-
-            if (waited.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Timed out after {timeout} waiting for {what}.\n{Report}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    private void Log(string message) =>
-        _timeline.Add(string.Create(CultureInfo.InvariantCulture, $"{_clock.Elapsed.TotalSeconds,6:F2}s {message}"));
 }

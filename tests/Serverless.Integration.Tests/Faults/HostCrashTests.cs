@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Metering;
 using Xunit.Abstractions;
@@ -20,9 +19,6 @@ public sealed class HostCrashTests : IClassFixture<HostCrashScenario>
         // Shown with a failing test: the timeline and everything both runs of the host printed.
         output.WriteLine(scenario.Report);
     }
-
-    private static string InstancePrefix(int processId) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{processId}:");
 
     private async Task<List<UsageRecord>> RecordsAsync()
     {
@@ -56,7 +52,7 @@ public sealed class HostCrashTests : IClassFixture<HostCrashScenario>
             Assert.Equal(usage.CompletionTokens, record.CompletionTokens);
             Assert.Equal(usage.FinishReason == "length" ? UsageOutcome.Length : UsageOutcome.Completed, record.Outcome);
             Assert.Equal(CostOf(record, prices, record.CompletionTokens), record.CostMicroUsd);
-            Assert.StartsWith(InstancePrefix(pid), record.InstanceId, StringComparison.Ordinal);
+            Assert.StartsWith(CrashHost.InstancePrefix(pid), record.InstanceId, StringComparison.Ordinal);
         }
     }
 
@@ -79,7 +75,7 @@ public sealed class HostCrashTests : IClassFixture<HostCrashScenario>
             Assert.Equal(0, record.CompletionTokens);
             Assert.Equal(CostOf(record, prices, 0), record.CostMicroUsd);
             Assert.True(record.CostMicroUsd > 0, "The prompt of an interrupted request is billed.");
-            Assert.StartsWith(InstancePrefix(_scenario.RestartedProcessId), record.InstanceId, StringComparison.Ordinal);
+            Assert.StartsWith(CrashHost.InstancePrefix(_scenario.RestartedProcessId), record.InstanceId, StringComparison.Ordinal);
         }
 
         await using var db = _scenario.Database();

@@ -1,6 +1,6 @@
 using System.Text;
 using Serverless.Integration.Tests.Batches;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Fuzz;
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Dashboard;
 using Serverless.Core.Metering;
 using Serverless.Integration.Tests.Batches;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Fuzz;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Infra;
 

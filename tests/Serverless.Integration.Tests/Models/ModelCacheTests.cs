@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Logging;
 using Serverless.Core.Models;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Models;
 

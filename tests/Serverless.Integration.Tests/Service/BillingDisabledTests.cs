@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Billing;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Service;
 

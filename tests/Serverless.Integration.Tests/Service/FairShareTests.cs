@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Inference;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 using Xunit.Abstractions;
 
 namespace Serverless.Integration.Tests.Service;

@@ -3,7 +3,7 @@ using System.Text;
 using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Models;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Service;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Infrastructure;
+using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Service;
 

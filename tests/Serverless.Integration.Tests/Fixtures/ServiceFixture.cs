@@ -10,7 +10,7 @@ using Serverless.Core.Metering;
 using Serverless.Core.Models;
 using Serverless.Core.Models.Demo;
 
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>
 /// The local host on a real Kestrel port, with its own Azurite, SQLite file and model cache, and the demo

@@ -5,7 +5,7 @@ using System.Text;
 using Azure.Storage.Blobs;
 using Serverless.Core.Models;
 
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>
 /// A private in-memory Azurite (blob, queue and table) on free ports, for one test class. Uses the

@@ -5,7 +5,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>
 /// The local host (src/Serverless.Local) as a real child process, configured only through environment

@@ -1,4 +1,4 @@
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>Locates the checkout the tests run from, so tools and fixtures are found in any clone or worktree.</summary>
 public static class RepositoryRoot

@@ -1,4 +1,4 @@
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>
 /// Runs the callback on the reporting thread. Progress&lt;T&gt; posts to the thread pool instead, which

@@ -1,4 +1,4 @@
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>
 /// Azurite without --skipApiVersionCheck: proves a client works against Azurite as a developer would

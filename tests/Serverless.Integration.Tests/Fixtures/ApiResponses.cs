@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
-namespace Serverless.Integration.Tests.Infrastructure;
+namespace Serverless.Integration.Tests.Fixtures;
 
 /// <summary>Small helpers for raw HTTP calls against the service.</summary>
 public static class ApiResponses
