@@ -39,7 +39,7 @@ internal sealed class BatchLineSink(CompletionInvocation invocation, Cancellatio
         ArgumentNullException.ThrowIfNull(completion);
         var body = new ArrayBufferWriter<byte>(completion.Text.Length + 512);
         new CompletionWriter(Kind, completion.Id, completion.Created, completion.Model, includeUsage: false)
-            .WriteCompletion(body, completion.Text, completion.Finish, completion.PromptTokens, completion.CompletionTokens);
+            .WriteCompletion(body, completion);
         _completed = new CompletionResult { RequestId = RequestId, Completion = completion, Body = body.WrittenMemory, Resumed = _resumed };
         _stored = invocation.ResultToStore?.Invoke(_completed);
         return _stored;

@@ -13,6 +13,6 @@ public sealed class ChatCompletionsHandler(CompletionService completions) : IApi
         ArgumentNullException.ThrowIfNull(call);
         using var body = await JsonBody.ReadWithHashAsync(call.Http.Request, completions.MaxRequestBodyBytes, call.Aborted);
         var request = GenerationRequestParser.ParseChat(body.Root);
-        await completions.RunAsync(call, CompletionKind.Chat, request.Options, body.Sha256, PromptText.Chat(request.Messages));
+        await completions.RunAsync(call, CompletionKind.Chat, request.Options, body.Sha256, PromptText.Chat(request));
     }
 }

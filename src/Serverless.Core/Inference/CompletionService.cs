@@ -71,7 +71,8 @@ public sealed partial class CompletionService(
 
         try
         {
-            using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop);
+            var syntax = sink.ToolSyntax = ToolCallSyntax.For(model);
+            using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop, Guidance.For(request, syntax));
             var completion = new StoredCompletion(sink.Kind, Ids.New(sink.Kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-"), time.GetUtcNow().ToUnixTimeSeconds(), request.Model, sink.RequestId);
             try
             {
@@ -112,7 +113,9 @@ public sealed partial class CompletionService(
             return;
         }
 
-        completion = completion with { Text = text ?? string.Empty, Finish = generation.FinishReason, PromptTokens = generation.PromptTokens, CompletionTokens = generation.CompletionTokens };
+        completion = WithToolCalls(
+            completion with { Text = text ?? string.Empty, Finish = generation.FinishReason, PromptTokens = generation.PromptTokens, CompletionTokens = generation.CompletionTokens },
+            sink);
         string? record = sink.ToRecord(completion);
         Settlement? settlement;
         try
@@ -126,6 +129,19 @@ public sealed partial class CompletionService(
         }
 
         await sink.DeliverAsync(completion, settlement, ledger);
+    }
+
+    // A finished output that is calls (it can only be when the request let the model call its tools) is answered as
+    // tool_calls; a call cut off by max_tokens stays text, with finish_reason "length", as OpenAI answers it.
+    private static StoredCompletion WithToolCalls(StoredCompletion completion, CompletionSink sink)
+    {
+        if (sink.Request.Tools is not { MayCall: true } tools || completion.Finish != FinishReason.Stop || sink.ToolSyntax is not { } syntax)
+        {
+            return completion;
+        }
+
+        var calls = syntax.Parse(completion.Text, tools);
+        return calls.Count == 0 ? completion : completion with { Text = string.Empty, ToolCalls = calls, Finish = FinishReason.ToolCalls };
     }
 
     /// <summary>

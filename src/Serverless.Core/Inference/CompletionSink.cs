@@ -24,6 +24,9 @@ internal abstract class CompletionSink(ApiCaller caller, string requestId, Compl
 
     public PromptText Prompt { get; } = prompt;
 
+    /// <summary>How the model writes tool calls; set once the model is known.</summary>
+    public ToolCallSyntax? ToolSyntax { get; set; }
+
     /// <summary>Stops the request: the client left, or the batch's run was cancelled.</summary>
     public CancellationToken Cancellation { get; } = cancellation;
 

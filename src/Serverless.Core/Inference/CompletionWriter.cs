@@ -39,11 +39,17 @@ public sealed class CompletionWriter
         _includeUsage = includeUsage;
     }
 
-    public static string FinishReasonText(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+    public static string FinishReasonText(FinishReason reason) => reason switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.ToolCalls => "tool_calls",
+        _ => "stop",
+    };
 
     /// <summary>The whole non-streaming response body.</summary>
-    public void WriteCompletion(IBufferWriter<byte> output, string text, FinishReason finish, int promptTokens, int completionTokens)
+    public void WriteCompletion(IBufferWriter<byte> output, StoredCompletion completion)
     {
+        ArgumentNullException.ThrowIfNull(completion);
         using var json = new Utf8JsonWriter(output, WriterOptions with { SkipValidation = false });
         json.WriteStartObject();
         BeginChoice(json, chunk: false);
@@ -52,19 +58,72 @@ public sealed class CompletionWriter
             json.WriteNumber("index", 0);
             json.WriteStartObject("message");
             json.WriteString("role", "assistant");
-            json.WriteString("content", text);
+            if (completion.ToolCalls.Count > 0)
+            {
+                json.WriteNull("content");
+                WriteToolCalls(json, completion.ToolCalls, streamed: false);
+            }
+            else
+            {
+                json.WriteString("content", completion.Text);
+            }
+
             json.WriteNull("refusal");
             json.WriteEndObject();
         }
         else
         {
-            json.WriteString("text", text);
+            json.WriteString("text", completion.Text);
             json.WriteNumber("index", 0);
         }
 
-        EndChoice(json, finish);
-        WriteUsage(json, promptTokens, completionTokens);
+        EndChoice(json, completion.Finish);
+        WriteUsage(json, completion.PromptTokens, completion.CompletionTokens);
         json.WriteEndObject();
+    }
+
+    /// <summary>The calls as stream chunks, one call whole in each, the way OpenAI SDKs assemble <c>delta.tool_calls</c>.</summary>
+    public void WriteToolCallChunks(PipeWriter output, IReadOnlyList<ToolCall> calls)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        for (int i = 0; i < calls.Count; i++)
+        {
+            var call = calls[i];
+            int index = i;
+            WriteEvent(output, json =>
+            {
+                BeginChoice(json, chunk: true);
+                json.WriteNumber("index", 0);
+                json.WriteStartObject("delta");
+                WriteToolCalls(json, [call], streamed: true, firstIndex: index);
+                json.WriteEndObject();
+                EndChoice(json, finish: null);
+                WriteUsagePlaceholder(json);
+            });
+        }
+    }
+
+    private static void WriteToolCalls(Utf8JsonWriter json, IReadOnlyList<ToolCall> calls, bool streamed, int firstIndex = 0)
+    {
+        json.WriteStartArray("tool_calls");
+        for (int i = 0; i < calls.Count; i++)
+        {
+            json.WriteStartObject();
+            if (streamed)
+            {
+                json.WriteNumber("index", firstIndex + i);
+            }
+
+            json.WriteString("id", calls[i].Id);
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", calls[i].Name);
+            json.WriteString("arguments", calls[i].Arguments);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 
     /// <summary>The first chat chunk announces the assistant role, as OpenAI's stream does.</summary>

@@ -10,4 +10,7 @@ public enum FinishReason
 
     /// <summary>The caller went away; generation stopped early.</summary>
     Cancelled,
+
+    /// <summary>The output is tool calls (set after generation, when the finished text parsed as calls).</summary>
+    ToolCalls,
 }

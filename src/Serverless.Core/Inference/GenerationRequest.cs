@@ -23,9 +23,22 @@ public sealed record GenerationRequest
     public bool IncludeUsage { get; init; }
 
     public string? User { get; init; }
+
+    /// <summary>response_format json_object or json_schema: the output is constrained to it; null for free text.</summary>
+    public OutputFormat? Format { get; init; }
+
+    /// <summary>The tools a chat request declared and how the model may use them; null when it declared none.</summary>
+    public ToolSet? Tools { get; init; }
 }
 
-public sealed record ChatMessage(string Role, string Content);
+/// <summary>A conversation turn: an assistant turn may carry the calls it made, a tool turn answers one of them.</summary>
+public sealed record ChatMessage(string Role, string Content)
+{
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+
+    /// <summary>For a <c>tool</c> message: the id of the call it answers.</summary>
+    public string? ToolCallId { get; init; }
+}
 
 public sealed record ChatCompletionRequest(GenerationRequest Options, IReadOnlyList<ChatMessage> Messages);
 

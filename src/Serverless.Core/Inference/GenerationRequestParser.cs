@@ -10,7 +10,10 @@ public static class GenerationRequestParser
 {
     public const int MaxStopSequences = 4;
 
-    private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant" };
+    /// <summary>OpenAI's limit on the tools of one request.</summary>
+    public const int MaxTools = 128;
+
+    private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
 
     public static ChatCompletionRequest ParseChat(JsonElement body)
     {
@@ -38,9 +41,15 @@ public static class GenerationRequestParser
             list.Add(ParseMessage(message, index++));
         }
 
-        RejectUnsupported(body, "tools", "tool calling");
-        RejectUnsupported(body, "functions", "function calling");
-        return new ChatCompletionRequest(options, list);
+        RejectUnsupported(body, "functions", "'functions' is deprecated and not supported: declare the functions in 'tools' (each {\"type\":\"function\",\"function\":{...}}).");
+        RejectUnsupported(body, "function_call", "'function_call' is deprecated and not supported: use 'tool_choice'.");
+        CheckToolTurns(list);
+        if (options.Format?.Kind == OutputFormat.JsonObject && !list.Exists(m => m.Content.Contains("json", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw ApiException.InvalidValue("messages", "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.");
+        }
+
+        return new ChatCompletionRequest(options with { Tools = ToolParser.Parse(body) }, list);
     }
 
     public static CompletionRequest ParseCompletion(JsonElement body)
@@ -71,6 +80,13 @@ public static class GenerationRequestParser
             throw Unsupported("logprobs", "'logprobs' is not supported.");
         }
 
+        if (options.Format?.Kind == OutputFormat.JsonObject && !(prompt.ValueKind == JsonValueKind.Array && prompt.GetArrayLength() > 0 && prompt[0].ValueKind == JsonValueKind.Number)
+            && !prompt.GetRawText().Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiException.InvalidValue("prompt", "'prompt' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.");
+        }
+
+        RejectUnsupported(body, "tools", "'tools' is only supported on /v1/chat/completions.");
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
@@ -173,7 +189,7 @@ public static class GenerationRequestParser
             throw Unsupported("logit_bias", "'logit_bias' is not supported.");
         }
 
-        RejectConstrainedOutput(body);
+        var format = ParseResponseFormat(body);
 
         if (chat && (JsonFields.OptionalBool(body, "logprobs") == true || JsonFields.TryGet(body, "top_logprobs", out _)))
         {
@@ -209,6 +225,7 @@ public static class GenerationRequestParser
             Stream = stream,
             IncludeUsage = includeUsage,
             User = JsonFields.OptionalString(body, "user"),
+            Format = format,
         };
     }
 
@@ -270,15 +287,17 @@ public static class GenerationRequestParser
         if (!Roles.Contains(role))
         {
             throw ApiException.InvalidValue(path + ".role",
-                $"Invalid value for '{path}.role': '{role}'. Supported values are: 'system', 'developer', 'user' and 'assistant'.");
+                $"Invalid value for '{path}.role': '{role}'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.");
         }
 
+        IReadOnlyList<ToolCall> toolCalls = role == "assistant" ? ToolParser.ParseMessageCalls(message, path) : [];
+        string? toolCallId = role == "tool" ? JsonFields.RequiredString(message, "tool_call_id", path + ".tool_call_id") : null;
         string contentPath = path + ".content";
         if (!JsonFields.TryGet(message, "content", out var content))
         {
             if (role == "assistant")
             {
-                return new ChatMessage(role, string.Empty);
+                return new ChatMessage(role, string.Empty) { ToolCalls = toolCalls };
             }
 
             throw ApiException.MissingParameter(contentPath);
@@ -292,7 +311,7 @@ public static class GenerationRequestParser
         };
 
         // Developer messages are the newer name for system messages.
-        return new ChatMessage(role == "developer" ? "system" : role, text);
+        return new ChatMessage(role == "developer" ? "system" : role, text) { ToolCalls = toolCalls, ToolCallId = toolCallId };
     }
 
     private static string JoinTextParts(JsonElement parts, string path)
@@ -320,13 +339,13 @@ public static class GenerationRequestParser
         return text.ToString();
     }
 
-    // A client asking for JSON must not believe it got constrained output: only plain text ("text", or no
-    // response_format) is served until structured outputs exist.
-    private static void RejectConstrainedOutput(JsonElement body)
+    // text (or none): free text. json_object: one JSON object. json_schema: a value valid against the schema, which
+    // must use only what constrained decoding enforces (JsonSchemaSupport), whether or not the client set 'strict'.
+    private static OutputFormat? ParseResponseFormat(JsonElement body)
     {
-        if (!JsonFields.TryGet(body, "response_format", out var format) || format.ValueKind == JsonValueKind.Null)
+        if (!JsonFields.TryGet(body, "response_format", out var format))
         {
-            return;
+            return null;
         }
 
         if (format.ValueKind != JsonValueKind.Object)
@@ -334,23 +353,66 @@ public static class GenerationRequestParser
             throw ApiException.InvalidType("response_format", "an object", JsonFields.Describe(format));
         }
 
-        if (!JsonFields.TryGet(format, "type", out var type) || type.ValueKind != JsonValueKind.String)
+        string kind = JsonFields.RequiredString(format, "type", "response_format.type");
+        switch (kind)
         {
-            throw ApiException.MissingParameter("response_format.type");
-        }
+            case "text":
+                return null;
+            case OutputFormat.JsonObject:
+                return OutputFormat.AnyObject;
+            case OutputFormat.JsonSchema:
+                if (!JsonFields.TryGet(format, "json_schema", out var spec))
+                {
+                    throw ApiException.MissingParameter("response_format.json_schema");
+                }
 
-        string kind = type.GetString()!;
-        if (kind != "text")
-        {
-            throw Unsupported("response_format", $"'response_format' of type '{kind}' is not supported: this service does not implement structured outputs yet; omit it or use {{\"type\":\"text\"}}.");
+                if (spec.ValueKind != JsonValueKind.Object)
+                {
+                    throw ApiException.InvalidType("response_format.json_schema", "an object", JsonFields.Describe(spec));
+                }
+
+                string name = JsonFields.RequiredString(spec, "name", "response_format.json_schema.name");
+                if (!ToolParser.IsValidName(name))
+                {
+                    throw ApiException.InvalidValue("response_format.json_schema.name", $"'{name}' is not a valid schema name: use 1 to 64 letters, digits, underscores or dashes.");
+                }
+
+                JsonFields.OptionalBool(spec, "strict", "response_format.json_schema.strict");
+                string schema = JsonFields.TryGet(spec, "schema", out var schemaElement)
+                    ? JsonSchemaSupport.Check(schemaElement, "response_format.json_schema.schema")
+                    : OutputFormat.AnyObject.Schema;
+                return new OutputFormat(OutputFormat.JsonSchema, name, schema);
+            default:
+                throw ApiException.InvalidValue("response_format.type",
+                    $"Invalid value for 'response_format.type': '{kind}'. Supported values are: 'text', 'json_object' and 'json_schema'.");
         }
     }
 
-    private static void RejectUnsupported(JsonElement body, string name, string feature)
+    // Every tool message answers a call an earlier assistant message made.
+    private static void CheckToolTurns(List<ChatMessage> messages)
+    {
+        var calls = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            foreach (var call in message.ToolCalls)
+            {
+                calls.Add(call.Id);
+            }
+
+            if (message.Role == "tool" && !calls.Contains(message.ToolCallId!))
+            {
+                throw ApiException.InvalidValue(string.Create(CultureInfo.InvariantCulture, $"messages[{i}].tool_call_id"),
+                    $"Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; no earlier assistant message made the call '{message.ToolCallId}'.");
+            }
+        }
+    }
+
+    private static void RejectUnsupported(JsonElement body, string name, string message)
     {
         if (JsonFields.TryGet(body, name, out var value) && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0))
         {
-            throw Unsupported(name, $"'{name}' is not supported: this service does not implement {feature}.");
+            throw Unsupported(name, message);
         }
     }
 

@@ -100,7 +100,7 @@ internal class HttpCompletionSink : CompletionSink
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(ledger);
         var body = new ArrayBufferWriter<byte>(completion.Text.Length + 512);
-        WriterFor(completion).WriteCompletion(body, completion.Text, completion.Finish, completion.PromptTokens, completion.CompletionTokens);
+        WriterFor(completion).WriteCompletion(body, completion);
         var response = Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
@@ -121,7 +121,7 @@ internal class HttpCompletionSink : CompletionSink
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(writer);
         var body = new ArrayBufferWriter<byte>(result.Text.Length + 512);
-        writer.WriteCompletion(body, result.Text, result.Finish, result.PromptTokens, result.CompletionTokens);
+        writer.WriteCompletion(body, result);
         Response.StatusCode = StatusCodes.Status200OK;
         Response.ContentType = "application/json";
         Response.Headers[UsageReceipts.Header] = receipt;

@@ -10,16 +10,16 @@ namespace Serverless.Core.Inference;
 /// <param name="Param">The request field an error about the prompt names.</param>
 public sealed record PromptText(long Characters, string Param, Func<LoadedModel, int[]> Tokenize)
 {
-    public static PromptText Chat(IReadOnlyList<ChatMessage> messages)
+    public static PromptText Chat(ChatCompletionRequest request)
     {
-        ArgumentNullException.ThrowIfNull(messages);
-        long characters = 0;
-        foreach (var message in messages)
+        ArgumentNullException.ThrowIfNull(request);
+        long characters = ChatPrompt.ToolCharacters(request);
+        foreach (var message in request.Messages)
         {
             characters += message.Content.Length;
         }
 
-        return new PromptText(characters, "messages", model => ChatPrompt.Build(model, messages));
+        return new PromptText(characters, "messages", model => ChatPrompt.Build(model, request));
     }
 
     public static PromptText Completion(CompletionRequest request)

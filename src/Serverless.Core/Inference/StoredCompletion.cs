@@ -7,6 +7,9 @@ public sealed record StoredCompletion(CompletionKind Kind, string Id, long Creat
 {
     public string Text { get; init; } = string.Empty;
 
+    /// <summary>The calls the model made (finish reason tool_calls); the text is then empty.</summary>
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+
     public FinishReason Finish { get; init; }
 
     public int PromptTokens { get; init; }

@@ -17,6 +17,9 @@ internal sealed class StreamingCompletionSink(ApiCall call, CompletionKind kind,
 {
     private CompletionWriter? _writer;
 
+    // Output not sent yet because it may have been a tool call; null once sent (or when no tool may be called).
+    private StringBuilder? _held;
+
     private PipeWriter Pipe => Response.BodyWriter;
 
     public override async Task<string?> ReceiveAsync(TextGeneration generation, StoredCompletion completion)
@@ -26,7 +29,12 @@ internal sealed class StreamingCompletionSink(ApiCall call, CompletionKind kind,
         var writer = _writer = WriterFor(completion);
         StartStream();
         var pipe = Pipe;
-        var text = Idempotent ? new StringBuilder() : null;
+
+        // When the model may call tools, its output is held back while it may still be a call (all of it when it must
+        // call): calls are sent as delta.tool_calls once the output is complete, an answer in text as it comes.
+        var tools = Request.Tools is { MayCall: true } mayCall ? mayCall : null;
+        var text = Idempotent || tools is not null ? new StringBuilder() : null;
+        _held = tools is null ? null : new StringBuilder();
         try
         {
             writer.WriteRoleChunk(pipe);
@@ -38,6 +46,18 @@ internal sealed class StreamingCompletionSink(ApiCall call, CompletionKind kind,
             while (generation.TryReadNext(aborted, out string piece))
             {
                 text?.Append(piece);
+                if (_held is not null)
+                {
+                    _held.Append(piece);
+                    if (tools!.MustCall || ToolSyntax!.MayBeCall(_held.ToString()))
+                    {
+                        continue;
+                    }
+
+                    piece = _held.ToString();
+                    _held = null;
+                }
+
                 writer.WritePieceChunk(pipe, piece);
                 if (!Delivered(await pipe.FlushAsync(aborted)))
                 {
@@ -73,6 +93,7 @@ internal sealed class StreamingCompletionSink(ApiCall call, CompletionKind kind,
         ArgumentNullException.ThrowIfNull(completion);
         ArgumentNullException.ThrowIfNull(ledger);
         var writer = _writer ?? throw new InvalidOperationException("The stream was not started.");
+        WriteOutput(writer, completion, _held?.ToString());
         writer.WriteFinish(Pipe, completion.Finish, completion.PromptTokens, completion.CompletionTokens, settlement is null ? null : Receipts.Create(ledger.CustomerId, settlement));
         CompletionWriter.WriteDone(Pipe);
         await Pipe.FlushAsync(Call.Aborted);
@@ -85,14 +106,24 @@ internal sealed class StreamingCompletionSink(ApiCall call, CompletionKind kind,
         StartStream();
         var pipe = Pipe;
         writer.WriteRoleChunk(pipe);
-        if (result.Text.Length > 0)
-        {
-            writer.WritePieceChunk(pipe, result.Text);
-        }
+        WriteOutput(writer, result, result.Text);
 
         writer.WriteFinish(pipe, result.Finish, result.PromptTokens, result.CompletionTokens, receipt);
         CompletionWriter.WriteDone(pipe);
         await pipe.FlushAsync(Call.Aborted);
+    }
+
+    // What is left to send before the finish chunk: the calls, or text held back because it might have been one.
+    private void WriteOutput(CompletionWriter writer, StoredCompletion completion, string? unsent)
+    {
+        if (completion.ToolCalls.Count > 0)
+        {
+            writer.WriteToolCallChunks(Pipe, completion.ToolCalls);
+        }
+        else if (!string.IsNullOrEmpty(unsent))
+        {
+            writer.WritePieceChunk(Pipe, unsent);
+        }
     }
 
     private static bool Delivered(FlushResult flush) => !flush.IsCanceled && !flush.IsCompleted;

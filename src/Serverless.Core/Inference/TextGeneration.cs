@@ -18,7 +18,7 @@ public sealed class TextGeneration : IDisposable
     private readonly int _maxTokens;
     private bool _done;
 
-    public TextGeneration(LoadedModel model, ReadOnlySpan<int> prompt, SamplingSettings sampling, IReadOnlyList<string> stops)
+    public TextGeneration(LoadedModel model, ReadOnlySpan<int> prompt, SamplingSettings sampling, IReadOnlyList<string> stops, Guidance? guidance = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sampling);
@@ -55,7 +55,7 @@ public sealed class TextGeneration : IDisposable
                 }
             }
 
-            _generator = new Generator(model.Model, _parameters);
+            _generator = CreateGenerator(model, _parameters, guidance);
             _generator.AppendTokens(prompt);
             _decoder = model.Tokenizer.CreateStream();
         }
@@ -68,6 +68,26 @@ public sealed class TextGeneration : IDisposable
     }
 
     public int PromptTokens { get; }
+
+    // The grammar is compiled here; one llguidance refuses (a schema feature the request check let through) is the
+    // client's input, not a server error.
+    private static Generator CreateGenerator(LoadedModel model, GeneratorParams parameters, Guidance? guidance)
+    {
+        try
+        {
+            if (guidance is not null)
+            {
+                parameters.SetGuidance(guidance.Type, guidance.Data);
+            }
+
+            return new Generator(model.Model, parameters);
+        }
+        catch (OnnxRuntimeGenAIException ex) when (guidance is not null)
+        {
+            throw Http.ApiException.BadRequest(
+                $"The requested output format could not be compiled for constrained decoding: {ex.Message}", guidance.Type == "json_schema" ? "response_format" : "tools", "unsupported_schema");
+        }
+    }
 
     /// <summary>Tokens the generator produced (including an end-of-text token): what the request is billed for.</summary>
     public int CompletionTokens { get; private set; }

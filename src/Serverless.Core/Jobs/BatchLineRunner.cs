@@ -110,7 +110,7 @@ public sealed partial class BatchLineRunner
         {
             var chat = GenerationRequestParser.ParseChat(body);
             RejectStreaming(chat.Options);
-            return (CompletionKind.Chat, chat.Options, PromptText.Chat(chat.Messages));
+            return (CompletionKind.Chat, chat.Options, PromptText.Chat(chat));
         }
 
         var completion = GenerationRequestParser.ParseCompletion(body);

@@ -59,7 +59,7 @@ public sealed class CompletionWriterTests
     {
         var buffer = new ArrayBufferWriter<byte>();
         new CompletionWriter(CompletionKind.Chat, "chatcmpl-1", 1, "demo", false)
-            .WriteCompletion(buffer, "hello", FinishReason.Stop, 3, 4);
+            .WriteCompletion(buffer, new StoredCompletion(CompletionKind.Chat, "chatcmpl-1", 1, "demo", "req_1") { Text = "hello", Finish = FinishReason.Stop, PromptTokens = 3, CompletionTokens = 4 });
         var root = JsonDocument.Parse(buffer.WrittenMemory).RootElement;
         Assert.Equal("chat.completion", root.GetProperty("object").GetString());
         var choice = root.GetProperty("choices")[0];

@@ -68,9 +68,9 @@ public sealed class GenerationRequestParserTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}""", "stream", "invalid_type")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}}""", "stream_options", "invalid_value")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages[0].content[0].type", "unsupported_parameter")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "tools", "unsupported_parameter")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"json"}],"response_format":{"type":"json_object"}}""", "response_format", "unsupported_parameter")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{}}}}""", "response_format", "unsupported_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}""", "tools[0].function", "missing_required_parameter")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}""", "messages", "invalid_value")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}}""", "response_format.type", "invalid_value")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"json"}""", "response_format", "invalid_type")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}}""", "response_format.type", "missing_required_parameter")]
     public void Invalid_chat_requests_are_rejected_naming_the_parameter(string json, string param, string code)

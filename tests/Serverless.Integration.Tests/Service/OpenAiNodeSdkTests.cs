@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Json.Schema;
 using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Service;
 
-/// <summary>The official npm <c>openai</c> package against the local host: completions (plain and streamed), chat, models.</summary>
+/// <summary>The official npm <c>openai</c> package against the local host: completions (plain and streamed), chat, structured outputs, tools, models.</summary>
 [Collection(ServiceTestGroup.Name)]
 public sealed class OpenAiNodeSdkTests(ServiceFixture service)
 {
@@ -39,5 +40,28 @@ public sealed class OpenAiNodeSdkTests(ServiceFixture service)
         Assert.False(string.IsNullOrEmpty(result.GetProperty("chat").GetProperty("text").GetString()));
         Assert.Contains("demo", result.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
         Assert.Equal("AuthenticationError:401", result.GetProperty("wrongKey").GetString());
+
+        var structured = result.GetProperty("structured");
+        Assert.Equal("stop", structured.GetProperty("finish").GetString());
+        AssertValid(structured.GetProperty("schema"), structured.GetProperty("content").GetString()!);
+
+        var tools = result.GetProperty("tools");
+        Assert.Equal("tool_calls", tools.GetProperty("finish").GetString());
+        var call = Assert.Single(tools.GetProperty("calls").EnumerateArray());
+        Assert.Equal("function", call.GetProperty("type").GetString());
+        Assert.Equal("get_weather", call.GetProperty("name").GetString());
+        AssertValid(tools.GetProperty("schema"), call.GetProperty("arguments").GetString()!);
+
+        var toolStream = result.GetProperty("toolStream");
+        Assert.Equal("tool_calls", toolStream.GetProperty("finish").GetString());
+        var streamedCall = Assert.Single(toolStream.GetProperty("calls").EnumerateArray());
+        Assert.Equal("get_weather", streamedCall.GetProperty("name").GetString());
+        Assert.Equal(call.GetProperty("arguments").GetString(), streamedCall.GetProperty("arguments").GetString());
+    }
+
+    private static void AssertValid(JsonElement schema, string json)
+    {
+        var result = JsonSchema.FromText(schema.GetRawText()).Evaluate(JsonDocument.Parse(json).RootElement);
+        Assert.True(result.IsValid, $"{json} is not valid against {schema.GetRawText()}");
     }
 }

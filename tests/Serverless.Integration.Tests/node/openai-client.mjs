@@ -25,6 +25,47 @@ result.completionStream = { text: streamed, usage: streamUsage, chunks };
 const chat = await client.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, temperature: 0 });
 result.chat = { text: chat.choices[0].message.content, usage: chat.usage };
 
+// Structured outputs and tools, as the npm package sends them.
+const citySchema = {
+  type: 'object',
+  properties: { city: { type: 'string' }, population: { type: 'integer' }, coastal: { type: 'boolean' } },
+  required: ['city', 'population', 'coastal'],
+  additionalProperties: false,
+};
+const structured = await client.chat.completions.create({
+  model: 'demo', messages: [{ role: 'user', content: 'Describe a city.' }], max_tokens: 200, temperature: 0,
+  response_format: { type: 'json_schema', json_schema: { name: 'city', schema: citySchema, strict: true } },
+});
+result.structured = { schema: citySchema, content: structured.choices[0].message.content, finish: structured.choices[0].finish_reason };
+
+const weather = {
+  type: 'object',
+  properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+  required: ['city', 'days'],
+  additionalProperties: false,
+};
+const tools = [{ type: 'function', function: { name: 'get_weather', description: 'The forecast for a city', parameters: weather, strict: true } }];
+const called = await client.chat.completions.create({
+  model: 'demo', messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 200, temperature: 0, tools, tool_choice: 'required',
+});
+const toolCalls = called.choices[0].message.tool_calls ?? [];
+result.tools = {
+  schema: weather,
+  finish: called.choices[0].finish_reason,
+  calls: toolCalls.map((c) => ({ id: c.id, type: c.type, name: c.function.name, arguments: c.function.arguments })),
+};
+
+// The streaming helper assembles delta.tool_calls into whole calls.
+const runner = client.chat.completions.stream({
+  model: 'demo', messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 200, temperature: 0, tools,
+  tool_choice: { type: 'function', function: { name: 'get_weather' } },
+});
+const final = await runner.finalChatCompletion();
+result.toolStream = {
+  finish: final.choices[0].finish_reason,
+  calls: (final.choices[0].message.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
+};
+
 const models = [];
 for await (const model of client.models.list()) models.push(model.id);
 result.models = models;
