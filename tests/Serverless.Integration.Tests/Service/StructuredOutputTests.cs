@@ -228,6 +228,29 @@ public sealed class StructuredOutputTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_streamed_answer_in_text_under_auto_is_the_whole_answer_though_its_start_was_held_back()
+    {
+        var options = new ChatCompletionOptions { Tools = { Weather }, Temperature = 0, MaxOutputTokenCount = 24 };
+        ChatMessage[] question = [new UserChatMessage("Tell me a story.")];
+        ChatCompletion whole = await Chat().CompleteChatAsync(question, options);
+
+        var text = new StringBuilder();
+        int toolUpdates = 0;
+        await foreach (var update in Chat().CompleteChatStreamingAsync(question, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            toolUpdates += update.ToolCallUpdates.Count;
+        }
+
+        Assert.Equal(whole.Content[0].Text, text.ToString());
+        Assert.Equal(0, toolUpdates);
+    }
+
+    [Fact]
     public async Task A_conversation_with_a_call_and_its_result_continues()
     {
         ChatMessage[] conversation =
