@@ -53,15 +53,19 @@ public sealed class DemoModelWriterTests : IDisposable
             Assert.Equal(4, n.Attribute.Single(a => a.Name == "bits").I);
             Assert.Equal(32, n.Attribute.Single(a => a.Name == "block_size").I);
         });
+        // Two decoder layers with rotary, then the JSON-state layer, each with its own KV cache.
         var attention = model.Graph.Node.Where(n => n.OpType == "GroupQueryAttention").ToList();
-        Assert.Equal(2, attention.Count);
-        Assert.All(attention, n => Assert.Equal(1, n.Attribute.Single(a => a.Name == "do_rotary").I));
+        Assert.Equal([1L, 1L, 0L], attention.Select(n => n.Attribute.Single(a => a.Name == "do_rotary").I));
+        Assert.Equal(
+            Enumerable.Range(0, 3).Select(i => $"present.{i}.key"),
+            attention.Select(n => n.Output[1]));
 
         using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, "genai_config.json")));
         var modelConfig = config.RootElement.GetProperty("model");
         Assert.Equal("llama", modelConfig.GetProperty("type").GetString());
         Assert.Equal(50257, modelConfig.GetProperty("vocab_size").GetInt32());
         Assert.Equal(50256, modelConfig.GetProperty("eos_token_id").GetInt32());
+        Assert.Equal(3, modelConfig.GetProperty("decoder").GetProperty("num_hidden_layers").GetInt32());
     }
 
     [Fact]
@@ -83,6 +87,21 @@ public sealed class DemoModelWriterTests : IDisposable
         }
 
         Assert.Equal(62, count);
+
+        // The JSON-state layer works at this shape too (two heads, one kv head): a string ends after three words.
+        using var guidedOptions = new GeneratorParams(model);
+        guidedOptions.SetSearchOption("max_length", 64);
+        guidedOptions.SetGuidance("json_schema", """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""");
+        using var guided = new Generator(model, guidedOptions);
+        guided.AppendTokens([464, 3797]);
+        while (!guided.IsDone())
+        {
+            guided.GenerateNextToken();
+        }
+
+        using var tokenizer = new Microsoft.ML.OnnxRuntimeGenAI.Tokenizer(model);
+        using var json = JsonDocument.Parse(tokenizer.Decode(guided.GetSequence(0)[2..]));
+        Assert.Equal(3, json.RootElement.GetProperty("city").GetString()!.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
     [Fact]
@@ -105,6 +124,7 @@ public sealed class DemoModelWriterTests : IDisposable
     [InlineData(2, 64, 3, 1, 2048)]
     [InlineData(2, 64, 4, 3, 2048)]
     [InlineData(2, 64, 4, 2, 4)]
+    [InlineData(1, 32, 16, 16, 2048)] // heads of 2: too narrow for the JSON-state layer
     public void Invalid_shapes_are_rejected(int layers, int hidden, int heads, int kvHeads, int contextLength)
     {
         var options = new DemoModelOptions { Layers = layers, Hidden = hidden, Heads = heads, KvHeads = kvHeads, ContextLength = contextLength };

@@ -7,8 +7,10 @@ namespace Serverless.Core.Models.Demo;
 /// <summary>
 /// Builds the demo model as a llama-style decoder in the layout ONNX Runtime GenAI's model builder emits:
 /// Gather embedding, per layer RMSNorm, int4 q/k/v/o projections (MatMulNBits), GroupQueryAttention with
-/// fused rotary and a KV cache, RMSNorm and a SwiGLU MLP; then a final RMSNorm, an int4 lm_head and a
-/// logits mask that confines the model to the allow-list and end-of-text.
+/// fused rotary and a KV cache, RMSNorm and a SwiGLU MLP; then a final RMSNorm, an int4 lm_head and fixed
+/// preferences (<see cref="DemoTokenPreferences"/>) that confine unguided output to the allow-list and
+/// end-of-text and make JSON come out whole under guidance, with a state layer (<see cref="DemoJsonState"/>)
+/// that ends the strings the model writes.
 /// </summary>
 internal static class DemoDecoderGraph
 {
@@ -26,7 +28,7 @@ internal static class DemoDecoderGraph
     public const float EndOfTextMargin = 3.2f;
 
     /// <summary>
-    /// Added to the logits of every token outside the allow-list. Large enough that exp() of it is exactly
+    /// Added to the logits of every token outside the allow-list and the JSON tier. Large enough that exp() of it is exactly
     /// zero in float at any temperature a client may ask for, small enough to stay finite after scaling.
     /// </summary>
     public const float MaskedLogit = -1e9f;
@@ -37,8 +39,12 @@ internal static class DemoDecoderGraph
     // Weights are drawn as int4 levels 1..15 around the zero point 8 (so -7..7, mean zero); their variance:
     private static readonly double LevelVariance = Enumerable.Range(-7, 15).Average(l => (double)l * l);
 
+    /// <summary>KV-cache layers of the model: the decoder's plus the JSON-state layer.</summary>
+    public static int CacheLayers(DemoModelOptions options) => options.Layers + DemoJsonState.CacheLayers;
+
     public static ModelProto Build(DemoModelOptions options, IReadOnlyList<int> allowedTokenIds)
     {
+        var preferences = DemoTokenPreferences.Build(Gpt2Vocabulary.Instance, allowedTokenIds);
         var random = new DemoRandom(options.Seed);
         var graph = new OnnxGraphBuilder("demo_llama");
         var hidden = options.Hidden;
@@ -47,14 +53,15 @@ internal static class DemoDecoderGraph
 
         graph.AddInput("input_ids", DataType.Int64, "batch_size", "sequence_length");
         graph.AddInput("attention_mask", DataType.Int64, "batch_size", "total_sequence_length");
-        for (var layer = 0; layer < options.Layers; layer++)
+        graph.AddInput("position_ids", DataType.Int64, "batch_size", "sequence_length");
+        for (var layer = 0; layer < CacheLayers(options); layer++)
         {
             graph.AddInput($"past_key_values.{layer}.key", DataType.Float, "batch_size", options.KvHeads, "past_sequence_length", options.HeadSize);
             graph.AddInput($"past_key_values.{layer}.value", DataType.Float, "batch_size", options.KvHeads, "past_sequence_length", options.HeadSize);
         }
 
         graph.AddOutput("logits", DataType.Float, "batch_size", "sequence_length", vocab);
-        for (var layer = 0; layer < options.Layers; layer++)
+        for (var layer = 0; layer < CacheLayers(options); layer++)
         {
             graph.AddOutput($"present.{layer}.key", DataType.Float, "batch_size", options.KvHeads, "total_sequence_length", options.HeadSize);
             graph.AddOutput($"present.{layer}.value", DataType.Float, "batch_size", options.KvHeads, "total_sequence_length", options.HeadSize);
@@ -103,7 +110,8 @@ internal static class DemoDecoderGraph
         // lm_head rows with this spread give allowed-word logits with standard deviation LogitSpread.
         var finalNorm = AddRmsNorm(graph, "/model/norm", x, hidden);
         var lmHead = AddInt4MatMul(graph, random, "/lm_head", finalNorm, hidden, vocab, LogitSpread / Math.Sqrt(hidden));
-        AddAllowListMask(graph, lmHead, allowedTokenIds);
+        var jsonState = DemoJsonState.Add(graph, options, preferences.StateClass, seqlensK, totalSeqLen);
+        AddPreferences(graph, lmHead, preferences, jsonState);
 
         var model = new ModelProto
         {
@@ -118,27 +126,25 @@ internal static class DemoDecoderGraph
     }
 
     /// <summary>
-    /// Allowed words keep their logits and everything else is masked; end-of-text then takes the best
-    /// allowed logit minus <see cref="EndOfTextMargin"/> at every position.
+    /// Allowed words keep their logits, the JSON tier sits far below them in its fixed order and everything
+    /// else is masked; end-of-text then takes the best allowed logit minus <see cref="EndOfTextMargin"/> at
+    /// every position, and the JSON state's signals move the JSON tier (the closing quote above the words
+    /// where a string has its words; digits below "," after a digit).
     /// </summary>
-    private static void AddAllowListMask(OnnxGraphBuilder graph, string lmHead, IReadOnlyList<int> allowedTokenIds)
+    private static void AddPreferences(OnnxGraphBuilder graph, string lmHead, DemoTokenPreferences preferences, string jsonState)
     {
-        var bias = new float[Gpt2Vocabulary.Size];
-        Array.Fill(bias, MaskedLogit);
-        foreach (var id in allowedTokenIds)
-        {
-            bias[id] = 0;
-        }
-
         var isEndOfText = new byte[Gpt2Vocabulary.Size];
         isEndOfText[Gpt2Vocabulary.EndOfTextId] = 1;
 
-        var masked = graph.AddNode("Add", "/lm_head/allow_list/Add", [lmHead, graph.AddFloats("lm_head.allow_list.bias", [Gpt2Vocabulary.Size], bias)]);
+        var masked = graph.AddNode("Add", "/lm_head/allow_list/Add", [lmHead, graph.AddFloats("lm_head.allow_list.bias", [Gpt2Vocabulary.Size], preferences.Bias)]);
         var best = graph.AddNode("ReduceMax", "/lm_head/allow_list/ReduceMax",
             [masked, graph.AddInt64s("/model/constants/INT64/[-1]", [1], -1)], attributes: Attribute("keepdims", 1L));
         var endOfText = graph.AddNode("Sub", "/lm_head/allow_list/Sub", [best, graph.AddFloats("lm_head.allow_list.eot_margin", [], [EndOfTextMargin])]);
+        var signalBias = graph.AddFloats("lm_head.json_state.bias", [DemoJsonState.Signals, Gpt2Vocabulary.Size], preferences.SignalBias);
+        var steered = graph.AddNode("Add", "/lm_head/json_state/Add",
+            [masked, graph.AddNode("MatMul", "/lm_head/json_state/MatMul", [jsonState, signalBias])]);
         graph.AddNode("Where", "/lm_head/allow_list/Where",
-            [graph.AddInitializer("lm_head.allow_list.is_eot", DataType.Bool, [Gpt2Vocabulary.Size], isEndOfText), endOfText, masked],
+            [graph.AddInitializer("lm_head.allow_list.is_eot", DataType.Bool, [Gpt2Vocabulary.Size], isEndOfText), endOfText, steered],
             ["logits"]);
     }
 

@@ -26,6 +26,7 @@ internal static class DemoGenAIConfig
             json.WriteStartObject("inputs");
             json.WriteString("input_ids", "input_ids");
             json.WriteString("attention_mask", "attention_mask");
+            json.WriteString("position_ids", "position_ids");
             json.WriteString("past_key_names", "past_key_values.%d.key");
             json.WriteString("past_value_names", "past_key_values.%d.value");
             json.WriteEndObject();
@@ -35,7 +36,7 @@ internal static class DemoGenAIConfig
             json.WriteString("present_value_names", "present.%d.value");
             json.WriteEndObject();
             json.WriteNumber("num_attention_heads", options.Heads);
-            json.WriteNumber("num_hidden_layers", options.Layers);
+            json.WriteNumber("num_hidden_layers", DemoDecoderGraph.CacheLayers(options));
             json.WriteNumber("num_key_value_heads", options.KvHeads);
             json.WriteEndObject();
             json.WriteNumber("eos_token_id", Gpt2Vocabulary.EndOfTextId);

@@ -31,7 +31,7 @@ public sealed record DemoModelOptions
         Require(Hidden >= 32 && Hidden % 32 == 0, "Hidden must be a positive multiple of 32.");
         Require(Heads >= 1 && Hidden % Heads == 0, "Heads must divide Hidden.");
         Require(KvHeads >= 1 && Heads % KvHeads == 0, "KvHeads must divide Heads.");
-        Require(HeadSize % 2 == 0, "Hidden / Heads must be even for rotary embeddings.");
+        Require(HeadSize % 2 == 0 && HeadSize >= 4, "Hidden / Heads must be even for rotary embeddings and at least 4 for the JSON-state layer.");
         Require(ContextLength is >= 16 and <= 131072, "ContextLength must be between 16 and 131072.");
     }
 

@@ -9,8 +9,10 @@ namespace Serverless.Core.Models.Demo;
 /// </summary>
 /// <remarks>
 /// Greedy decoding never produces end-of-text, so it always runs to max_length; sampling produces it about
-/// once every few hundred tokens (see <see cref="DemoDecoderGraph.EndOfTextMargin"/>). The tokenizer is
-/// GPT-2's and encodes exactly as Microsoft.ML.Tokenizers' TiktokenTokenizer for "gpt2".
+/// once every few hundred tokens (see <see cref="DemoDecoderGraph.EndOfTextMargin"/>). Under constrained
+/// decoding (ONNX Runtime GenAI's guidance) it writes JSON and tool calls that end by themselves
+/// (<see cref="DemoTokenPreferences"/>, <see cref="DemoJsonState"/>). The tokenizer is GPT-2's and encodes
+/// exactly as Microsoft.ML.Tokenizers' TiktokenTokenizer for "gpt2".
 /// </remarks>
 public static class DemoModelWriter
 {

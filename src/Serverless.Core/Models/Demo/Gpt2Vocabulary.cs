@@ -40,11 +40,26 @@ internal sealed class Gpt2Vocabulary
         return _ids.TryGetValue(key, out var id) ? id : -1;
     }
 
+    /// <summary>The bytes a token stands for, as UTF-8 text (a token that ends inside a character decodes to U+FFFD there).</summary>
+    public string Text(int id)
+    {
+        var token = Tokens[id];
+        var bytes = new byte[token.Length];
+        for (var i = 0; i < token.Length; i++)
+        {
+            bytes[i] = CharToByte[token[i]];
+        }
+
+        return Encoding.UTF8.GetString(bytes);
+    }
+
     /// <summary>
     /// GPT-2's reversible byte-to-character map: printable Latin-1 bytes stand for themselves and the
     /// others are shifted to U+0100 and up, so every byte string becomes a whitespace-free string.
     /// </summary>
     internal static char[] ByteToChar { get; } = BuildByteToChar();
+
+    private static Dictionary<char, byte> CharToByte { get; } = Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 
     internal static string ToByteLevel(ReadOnlySpan<byte> bytes)
     {
