@@ -12,8 +12,13 @@ namespace Serverless.Integration.Tests.Billing;
 [Collection(BillingTestGroup.Name)]
 public sealed class ExportTests(BillingFixture billing)
 {
-    // Whole minutes, a few hours back: bucket boundaries fall on exact minutes from here.
-    private static readonly DateTimeOffset Base = TruncateToMinute(DateTimeOffset.UtcNow.AddHours(-5));
+    // Whole minutes, a few hours back: bucket boundaries fall on exact minutes from here. The tests seed up to about four
+    // hours after it, all on one UTC day (reconciliation reports per day): run shortly after midnight, it moves back
+    // to 19:00 of the day before rather than straddling midnight.
+    private static readonly DateTimeOffset Base = OneDayBase(TruncateToMinute(DateTimeOffset.UtcNow.AddHours(-5)));
+
+    private static DateTimeOffset OneDayBase(DateTimeOffset start) =>
+        start.AddHours(4.5).UtcDateTime.Date == start.UtcDateTime.Date ? start : new DateTimeOffset(start.UtcDateTime.Date.AddHours(19), TimeSpan.Zero);
 
     private static DateTimeOffset TruncateToMinute(DateTimeOffset time) => new(time.Ticks - (time.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
 
