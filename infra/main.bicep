@@ -34,10 +34,24 @@ param instanceMemoryMB int = 4096
 @maxValue(100)
 param alwaysReadyInstances int = 0
 
-@description('Most instances the app scales out to. Ignored (forced to 1) while the ledger is SQLite, which lives on one instance.')
+@description('Connections the PostgreSQL server accepts: its max_connections (50 for Standard_B1ms; see the Flexible Server limits for other sizes).')
+@minValue(25)
+@maxValue(5000)
+param postgresMaxConnections int = 50
+
+@description('Connections of max_connections kept free: Azure reserves some for itself, and an administrator needs one.')
+@minValue(0)
+param postgresReservedConnections int = 15
+
+@description('Connections one pool of one instance may open (Database:MaxPoolSize). An instance has two pools: the ledger writer\'s and everything else\'s.')
+@minValue(1)
+@maxValue(100)
+param postgresPoolSizePerInstance int = 2
+
+@description('Most instances the app scales out to. Ignored (forced to 1) while the ledger is SQLite, which lives on one instance. Default: as many as PostgreSQL serves with every pool of every instance full.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 20
+param maximumInstanceCount int = (postgresMaxConnections - postgresReservedConnections) / (2 * postgresPoolSizePerInstance)
 
 @description('Generations running at once on one instance (Inference:MaxConcurrentGenerations).')
 @minValue(1)
@@ -265,6 +279,7 @@ module functionApp 'modules/functionApp.bicep' = {
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     dotnetVersion: dotnetVersion
     usePostgres: enablePostgres
+    databaseMaxPoolSize: postgresPoolSizePerInstance
     keyPrefix: keyPrefix
     modelId: modelId
     modelBlobPrefix: modelBlobPrefix

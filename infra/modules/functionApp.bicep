@@ -67,6 +67,10 @@ param dotnetVersion string
 @description('True: the ledger is in PostgreSQL (connection string from Key Vault). False: SQLite on the instance disk.')
 param usePostgres bool
 
+@description('Connections one PostgreSQL pool of an instance may open (Database:MaxPoolSize).')
+@minValue(1)
+param databaseMaxPoolSize int
+
 @description('Start of every issued API key (Keys:Prefix).')
 param keyPrefix string
 
@@ -223,6 +227,11 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'Database__BusyTimeout'
           value: '00:00:05'
+        }
+        // Caps each PostgreSQL pool of an instance, so maximumInstanceCount instances never exhaust the server.
+        {
+          name: 'Database__MaxPoolSize'
+          value: string(databaseMaxPoolSize)
         }
         {
           name: 'ModelStorage__BlobServiceUri'

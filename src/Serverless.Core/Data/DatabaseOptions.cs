@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Serverless.Core.Data;
 
 /// <summary>Where the service keeps its relational data (keys, customers, later the ledger).</summary>
@@ -35,6 +37,15 @@ public sealed class DatabaseOptions
     /// writers wait on row locks anyway.
     /// </summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// PostgreSQL only: the most connections each pool of this instance opens (Npgsql's Maximum Pool Size, overriding
+    /// the connection string's). An instance has two pools, the ledger writer's and the rest's, so it holds at most
+    /// twice this; with N instances on one server, 2 × N × MaxPoolSize must stay under the server's max_connections
+    /// (the Bicep sizes maximumInstanceCount that way). Unset: what the connection string says (Npgsql: 100).
+    /// </summary>
+    [Range(1, 1000)]
+    public int? MaxPoolSize { get; set; }
 
     internal bool UsesPostgres => string.Equals(Provider, PostgresProvider, StringComparison.OrdinalIgnoreCase);
 

@@ -40,7 +40,12 @@ public static class DatabaseServiceCollectionExtensions
                     var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
                     options.ConnectionString = SqliteDataSource.Resolve(options.ConnectionString, SqliteDataSource.RootFor(options.Root, contentRoot));
                 }
+                else if (options.UsesPostgres && options.MaxPoolSize is int poolSize)
+                {
+                    options.ConnectionString = WithMaxPoolSize(options.ConnectionString, poolSize);
+                }
             })
+            .ValidateDataAnnotations()
             .ValidateOnStart();
 
         // EF Core logs every command at Information; under the Functions host (where host.json lets a function's
@@ -166,6 +171,20 @@ public static class DatabaseServiceCollectionExtensions
         finally
         {
             await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    // Every pool built from the options (EF's and the ledger writer's) gets the cap. A string Npgsql cannot read is left
+    // as it is, for the validator to report.
+    private static string WithMaxPoolSize(string connectionString, int poolSize)
+    {
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = poolSize }.ConnectionString;
+        }
+        catch (ArgumentException)
+        {
+            return connectionString;
         }
     }
 

@@ -55,12 +55,39 @@ public sealed class DatabaseOptionsValidationTests
         Assert.DoesNotContain("hunter2-secret", error.Message, StringComparison.Ordinal);
     }
 
-    private static DatabaseOptions Validate(string provider, string connectionString)
+    [Fact]
+    public void Max_pool_size_caps_every_postgres_pool_the_instance_builds_from_the_options()
+    {
+        var options = Validate("Postgres", PostgresConnection + ";Maximum Pool Size=100", maxPoolSize: "3");
+
+        Assert.Equal(3, new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString).MaxPoolSize);
+        Assert.Equal("db.internal", new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString).Host);
+    }
+
+    [Fact]
+    public void Without_max_pool_size_the_connection_string_decides_and_sqlite_is_never_touched()
+    {
+        Assert.Equal(PostgresConnection, Validate("Postgres", PostgresConnection, maxPoolSize: "").ConnectionString);
+        Assert.DoesNotContain("Pool", Validate("Sqlite", "Data Source=/tmp/x.db", maxPoolSize: "3").ConnectionString, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("5000")]
+    public void A_max_pool_size_out_of_range_stops_the_host_naming_it(string value)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Validate("Postgres", PostgresConnection, maxPoolSize: value));
+
+        Assert.Contains("MaxPoolSize", error.Message, StringComparison.Ordinal);
+    }
+
+    private static DatabaseOptions Validate(string provider, string connectionString, string? maxPoolSize = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Database:Provider"] = provider,
             ["Database:ConnectionString"] = connectionString,
+            ["Database:MaxPoolSize"] = maxPoolSize,
         }).Build();
         using var services = new ServiceCollection().AddLogging().AddDatabase(configuration).BuildServiceProvider();
 

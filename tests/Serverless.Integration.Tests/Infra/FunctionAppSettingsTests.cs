@@ -125,6 +125,27 @@ public sealed partial class FunctionAppSettingsTests(BicepTemplateFixture bicep)
     }
 
     [Fact]
+    public void With_postgres_the_default_instance_count_fits_the_servers_connections_with_every_pool_full()
+    {
+        var parameters = bicep.Template.Root.GetProperty("parameters");
+        int Default(string name) => parameters.GetProperty(name).GetProperty("defaultValue").GetInt32();
+
+        // The maximum is a parameter whose default is computed from the server's connection limit.
+        Assert.Equal("[div(sub(parameters('postgresMaxConnections'), parameters('postgresReservedConnections')), mul(2, parameters('postgresPoolSizePerInstance')))]",
+            parameters.GetProperty("maximumInstanceCount").GetProperty("defaultValue").GetString());
+        int maxConnections = Default("postgresMaxConnections");
+        int reserved = Default("postgresReservedConnections");
+        int pool = Default("postgresPoolSizePerInstance");
+        int instances = (maxConnections - reserved) / (2 * pool);
+        Assert.InRange(instances, 2, 1000);
+        Assert.True(instances * 2 * pool + reserved <= maxConnections, $"{instances} instances x 2 pools x {pool} + {reserved} reserved > {maxConnections}");
+
+        // Each instance caps its pools at that size: the setting the app reads, from the same parameter.
+        Assert.Equal("[string(parameters('databaseMaxPoolSize'))]", _app.Settings["Database__MaxPoolSize"]);
+        Assert.Equal("[parameters('postgresPoolSizePerInstance')]", bicep.Template.Module("functionApp").Deployment!.StringAt("properties.parameters.databaseMaxPoolSize.value"));
+    }
+
+    [Fact]
     public void Secure_parameters_flow_only_into_key_vault_secrets_and_the_database_password()
     {
         var flows = new List<string>();
