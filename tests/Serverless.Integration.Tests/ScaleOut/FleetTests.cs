@@ -55,6 +55,41 @@ public sealed class FleetTests(Fleet fleet) : IClassFixture<Fleet>
     }
 
     [Fact]
+    public async Task A_per_minute_request_limit_holds_exactly_across_three_instances()
+    {
+        var (key, id) = await fleet.CreateKeyAsync("fleet-rate");
+        using (var admin = fleet.Hosts[2].CreateClient(fleet.AdminKey))
+        {
+            using var set = await admin.PostAsJsonAsync("/v1/admin/limits", new { scope = "key", id, requests_per_minute = 10 });
+            Assert.True(set.IsSuccessStatusCode, await set.Content.ReadAsStringAsync());
+        }
+
+        // The windows are whole UTC minutes in the shared ledger, counted in the same transaction that admits: no
+        // tolerance within a window. A burst that crosses a minute boundary meets two windows (up to twice the limit).
+        var clients = fleet.Hosts.Select(h => h.CreateClient(key)).ToList();
+        var started = DateTimeOffset.UtcNow;
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 30).Select(async i =>
+        {
+            using var response = await clients[i % Fleet.Size].GetAsync("/v1/models");
+            return response.StatusCode;
+        }));
+        var ended = DateTimeOffset.UtcNow;
+        clients.ForEach(c => c.Dispose());
+
+        int accepted = statuses.Count(s => s == HttpStatusCode.OK);
+        Assert.All(statuses, s => Assert.Contains(s, (HttpStatusCode[])[HttpStatusCode.OK, HttpStatusCode.TooManyRequests]));
+        bool oneWindow = started.ToUnixTimeSeconds() / 60 == ended.ToUnixTimeSeconds() / 60;
+        if (oneWindow)
+        {
+            Assert.Equal(10, accepted);
+        }
+        else
+        {
+            Assert.InRange(accepted, 10, 20);
+        }
+    }
+
+    [Fact]
     public async Task A_retry_on_another_instance_replays_the_stored_answer_and_is_billed_once()
     {
         var (key, _) = await fleet.CreateKeyAsync("fleet-idem");
