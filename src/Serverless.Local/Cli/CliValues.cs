@@ -14,6 +14,16 @@ internal static class CliValues
     public static Option<string> Text(string name, string helpName, string description, bool required = false) =>
         new(name) { HelpName = helpName, Description = description, Required = required };
 
+    /// <summary>
+    /// A list option's value, or null when it was not given (the command's default). System.CommandLine gives an absent
+    /// array option an empty array, which "keys create" would read as "no permissions" rather than the defaults.
+    /// </summary>
+    public static string[]? Given(ParseResult parse, Option<string[]?> option)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return parse.GetResult(option) is null ? null : parse.GetValue(option);
+    }
+
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
     /// <summary>A comma-separated list (<c>a,b</c>); blank entries are dropped.</summary>

@@ -25,7 +25,7 @@ internal static class KeysCommands
                 try
                 {
                     created = await cli.Keys.CreateAsync(
-                        parse.GetRequiredValue(customer), parse.GetValue(name) ?? "default", parse.GetValue(models), expires, parse.GetValue(permissions), cancellationToken);
+                        parse.GetRequiredValue(customer), parse.GetValue(name) ?? "default", CliValues.Given(parse, models), expires, CliValues.Given(parse, permissions), cancellationToken);
                 }
                 catch (ArgumentException ex) when (ex.ParamName == ApiKeyPermissions.ParamName)
                 {

@@ -44,6 +44,26 @@ public sealed partial class AdminCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_create_without_models_or_permissions_gives_a_key_the_defaults_and_a_list_narrows_them()
+    {
+        await using var cli = new LocalHostProcess(new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = $"Data Source={DatabaseFile}",
+            ["Keys:HashSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48)),
+            ["Admin:Key"] = "admin-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
+        });
+
+        var plain = await cli.RunCommandAsync("keys", "create", "--customer", "acme");
+        var narrow = await cli.RunCommandAsync("keys", "create", "--customer", "acme", "--name", "narrow", "--models", "demo", "--permissions", "batches");
+        var list = await cli.RunCommandAsync("keys", "list", "--customer", "acme");
+
+        Assert.True(plain.ExitCode == 0, plain.Output);
+        Assert.True(narrow.ExitCode == 0, narrow.Output);
+        Assert.Matches(@"(?m)^\S+\s+acme\s+default\s+active\s+\S+\s+\*\s+inference,batches,usage\.read\s", list.Output);
+        Assert.Matches(@"(?m)^\S+\s+acme\s+narrow\s+active\s+\S+\s+demo\s+batches\s", list.Output);
+    }
+
+    [Fact]
     public async Task An_unknown_option_or_a_value_that_does_not_read_is_an_error_with_exit_code_2_before_anything_is_migrated()
     {
         await using var cli = NewCli();
