@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Serverless.Core.Metering;
 
@@ -17,6 +18,15 @@ internal abstract class LedgerCommand
     /// Only a command whose effect nobody sees before a later synced commit may say no.
     /// </summary>
     public virtual bool NeedsSync => true;
+
+    /// <summary>
+    /// PostgreSQL: names the rows <see cref="Execute"/> will read or change, so the batch locks and reads them all in
+    /// one round trip before any command runs (<see cref="PostgresPrefetch"/>). A row not named here still works,
+    /// at the cost of a round trip of its own.
+    /// </summary>
+    public virtual void Declare(PostgresPrefetch prefetch)
+    {
+    }
 
     public abstract void Execute(LedgerBatch batch);
 
@@ -48,12 +58,51 @@ internal sealed class LedgerBatch(
 {
     private readonly SqliteConnection? _sqlite = statements is null ? null : connection as SqliteConnection;
 
+    private readonly NpgsqlConnection? _postgres = connection as NpgsqlConnection;
+
+    private PostgresWrites? _writes;
+
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
     public DbTransaction Transaction => transaction;
 
     /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
-    public bool IsPostgres => connection is Npgsql.NpgsqlConnection;
+    public bool IsPostgres => _postgres is not null;
+
+    /// <summary>
+    /// PostgreSQL: the writes of the batch nobody reads back, sent together (one round trip) before the next statement
+    /// that reads, or before the commit. Null on SQLite, where every statement runs at once.
+    /// </summary>
+    public PostgresWrites? Writes => _postgres is null ? null : _writes ??= new PostgresWrites();
+
+    /// <summary>PostgreSQL: the reservations the batch locked, by request id, with the instance holding each (null once settled here).</summary>
+    public Dictionary<string, string?> Reservations { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>PostgreSQL: a round trip of statements on the batch's transaction.</summary>
+    internal NpgsqlBatch NewBatch() => new(_postgres!, (NpgsqlTransaction)transaction) { Timeout = commandTimeoutSeconds };
+
+    /// <summary>Runs a statement whose result nobody reads: on PostgreSQL with the batch's other writes, on SQLite now.</summary>
+    public void Write(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        if (Writes is { } writes)
+        {
+            writes.Add(sql, parameters);
+        }
+        else
+        {
+            Execute(sql, parameters);
+        }
+    }
+
+    /// <summary>PostgreSQL: sends the writes waiting in <see cref="Writes"/> (one round trip), so what follows reads them.</summary>
+    public void SendWrites()
+    {
+        if (_writes is { IsEmpty: false } writes)
+        {
+            _writes = null;
+            writes.Send(this);
+        }
+    }
 
     /// <summary>Rows read once and reused by the batch's other commands (and on SQLite by later batches).</summary>
     public LedgerBatchCache Cache => cache;
@@ -64,10 +113,24 @@ internal sealed class LedgerBatch(
     public LedgerCounters Counters => _counters ??= new LedgerCounters(this, cache);
 
     /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
-    public void Flush() => _counters?.Flush();
+    public void Flush()
+    {
+        // On PostgreSQL the prefetch may have created rows (see PostgresPrefetch) that the counters must write or remove.
+        if (IsPostgres)
+        {
+            Counters.Flush();
+            SendWrites();
+        }
+        else
+        {
+            _counters?.Flush();
+        }
+    }
 
+    /// <summary>A statement to run now (its result is read): on PostgreSQL the batch's waiting writes go first.</summary>
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
+        SendWrites();
         if (!_commands.TryGetValue(sql, out var command))
         {
             command = connection.CreateCommand();
