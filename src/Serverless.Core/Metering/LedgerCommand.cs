@@ -75,8 +75,11 @@ internal sealed class LedgerBatch(
     /// </summary>
     public PostgresWrites? Writes => _postgres is null ? null : _writes ??= new PostgresWrites();
 
-    /// <summary>PostgreSQL: the reservations the batch locked, by request id, with the instance holding each (null once settled here).</summary>
-    public Dictionary<string, string?> Reservations { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// PostgreSQL: the reservations the batch's settlements named (<see cref="PostgresPrefetch.Settle"/>), by request
+    /// id and holder: true once deleted up front and not yet billed, false if there was none to delete (or it was billed).
+    /// </summary>
+    public Dictionary<(string RequestId, string Holder), bool> Settling { get; } = [];
 
     /// <summary>PostgreSQL: a round trip of statements on the batch's transaction.</summary>
     internal NpgsqlBatch NewBatch() => new(_postgres!, (NpgsqlTransaction)transaction) { Timeout = commandTimeoutSeconds };

@@ -129,38 +129,45 @@ internal static class LedgerSql
         """;
 
     // PostgreSQL (PostgresPrefetch): before any command of a batch runs, the rate windows and budgets it will use are
-    // locked in one statement each, in one order for every instance (so two writers wait, never deadlock); a row
-    // that does not exist yet is created empty and locked the same way (RETURNING lists those, which the batch
-    // removes again if nothing used them). WHERE false locks an existing row without writing a new version of it.
+    // locked and read, one statement per table, in one order for every instance (rows are locked in the order of the
+    // sort below), so two writers wait for each other rather than deadlock.
     public const string LockWindows = """
+        SELECT w."Scope", w."ScopeId", w."WindowStart", w."Requests", w."Tokens"
+        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        JOIN "RateWindows" w ON w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
+        ORDER BY 1, 2, 3 FOR UPDATE OF w
+        """;
+
+    public const string LockBudgets = """
+        SELECT b."Scope", b."ScopeId", b."PeriodStart", b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens"
+        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        JOIN "BudgetUsage" b ON b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
+        ORDER BY 1, 2, 3 FOR UPDATE OF b
+        """;
+
+    // A row that did not exist (a new minute's window, a new period's budget) is created empty so it can be locked
+    // too, then read like the others; RETURNING lists those created here, which the batch removes again if nothing
+    // used them. WHERE false locks a row another instance created meanwhile without writing a new version of it.
+    public const string CreateWindows = """
         INSERT INTO "RateWindows" AS w ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
         SELECT v.s, v.i, v.t, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
         ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE SET "Requests" = w."Requests" WHERE false
         RETURNING "Scope", "ScopeId", "WindowStart"
         """;
 
-    public const string ReadWindows = """
-        SELECT w."Scope", w."ScopeId", w."WindowStart", w."Requests", w."Tokens"
-        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
-        JOIN "RateWindows" w ON w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
-        """;
-
-    public const string LockBudgets = """
+    public const string CreateBudgets = """
         INSERT INTO "BudgetUsage" AS b ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
         SELECT v.s, v.i, v.t, 0, 0, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
         ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE SET "SpentMicroUsd" = b."SpentMicroUsd" WHERE false
         RETURNING "Scope", "ScopeId", "PeriodStart"
         """;
 
-    public const string ReadBudgets = """
-        SELECT b."Scope", b."ScopeId", b."PeriodStart", b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens"
-        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
-        JOIN "BudgetUsage" b ON b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
-        """;
-
-    // The reservations the batch's settlements will delete, locked: whoever holds one now is who may settle it.
-    public const string LockReservations = """
-        SELECT "RequestId", "InstanceId" FROM "Reservations" WHERE "RequestId" = ANY(@ids) ORDER BY "RequestId" FOR UPDATE
+    // The reservations the batch's settlements settle, deleted up front (the guard against settling twice): each
+    // only by the instance that holds it. RETURNING lists those deleted, which the settlements then bill.
+    public const string DeleteReservations = """
+        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+        WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
+        RETURNING r."RequestId", r."InstanceId"
         """;
 
     public const string SelectPoliciesOf = """
@@ -179,10 +186,6 @@ internal static class LedgerSql
         """;
 
     // PostgreSQL (PostgresWrites): what a whole batch writes, one statement per table over arrays.
-    public const string DeleteReservations = """
-        DELETE FROM "Reservations" r USING unnest(@ids, @holders) AS v(i, h) WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
-        """;
-
     // The records' ids come back from the insert, so the export outbox refers to them without looking them up.
     public const string InsertUsages = """
         WITH u AS (

@@ -13,7 +13,6 @@ internal sealed class PostgresWrites
 {
     private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _statements = [];
     private readonly List<Reservation> _reservations = [];
-    private readonly List<(string RequestId, string Holder)> _settled = [];
     private readonly List<UsageRow> _records = [];
     private readonly List<((string Scope, string Id, long Start) Key, LedgerCounters.Row Row)> _windows = [];
     private readonly List<(string Scope, string Id, long Start)> _unusedWindows = [];
@@ -21,15 +20,12 @@ internal sealed class PostgresWrites
     private readonly List<(string Scope, string Id, long Start)> _unusedBudgets = [];
 
     public bool IsEmpty =>
-        _statements.Count == 0 && _reservations.Count == 0 && _settled.Count == 0 && _records.Count == 0
+        _statements.Count == 0 && _reservations.Count == 0 && _records.Count == 0
         && _windows.Count == 0 && _unusedWindows.Count == 0 && _budgets.Count == 0 && _unusedBudgets.Count == 0;
 
     public void Add(string sql, ReadOnlySpan<(string Name, object? Value)> parameters) => _statements.Add((sql, parameters.ToArray()));
 
     public void InsertReservation(Reservation reservation) => _reservations.Add(reservation);
-
-    /// <summary>Deletes a reservation the batch locked and found held by <paramref name="holder"/>.</summary>
-    public void DeleteReservation(string requestId, string holder) => _settled.Add((requestId, holder));
 
     /// <summary>A usage record, and its export outbox row if it billed any tokens.</summary>
     public void InsertUsage(UsageRow record) => _records.Add(record);
@@ -47,12 +43,6 @@ internal sealed class PostgresWrites
     public void Send(LedgerBatch batch)
     {
         using var round = batch.NewBatch();
-        NpgsqlBatchCommand? deletes = null;
-        if (_settled.Count > 0)
-        {
-            deletes = Add(round, LedgerSql.DeleteReservations, ("@ids", _settled.ConvertAll(s => s.RequestId).ToArray()), ("@holders", _settled.ConvertAll(s => s.Holder).ToArray()));
-        }
-
         if (_records.Count > 0)
         {
             Add(round, LedgerSql.InsertUsages,
@@ -110,13 +100,6 @@ internal sealed class PostgresWrites
         }
 
         round.ExecuteNonQuery();
-
-        // The reservations were locked by this transaction and found held by the settling instance, so each delete
-        // must find its row; anything else means the decisions above were made on rows that changed, and the batch fails.
-        if (deletes is not null && deletes.RecordsAffected != _settled.Count)
-        {
-            throw new InvalidOperationException($"Settling {_settled.Count} reservations deleted {deletes.RecordsAffected}.");
-        }
     }
 
     private static T[] Column<TRow, T>(List<TRow> rows, Func<TRow, T> value)

@@ -15,7 +15,7 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
     {
         ArgumentNullException.ThrowIfNull(prefetch);
         var r = request.Reservation;
-        prefetch.Reservation(r.RequestId);
+        prefetch.Settle(r.RequestId, r.InstanceId);
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         prefetch.Budget(LimitScope.Key, r.KeyId, period);
         prefetch.Budget(LimitScope.Customer, r.CustomerId, period);
@@ -120,28 +120,28 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
         }
     }
 
-    // PostgreSQL: the batch locked the reservation before any command ran (Declare), so whether it is still held by the
-    // settling instance is known here; the delete and the record join the batch's writes (PostgresWrites), sent with
-    // those of every other settlement in the batch.
+    // PostgreSQL: the batch deleted the reservation before any command ran if the instance named in it still held it
+    // (Declare, PostgresPrefetch), so whether to bill is known here; the record joins the batch's writes (PostgresWrites),
+    // sent with those of every other settlement in the batch.
     private static bool SettleWithBatch(LedgerBatch batch, PostgresWrites writes, SettlementRequest request, string instanceId, Amounts amounts, long cost)
     {
         var r = request.Reservation;
-        if (!batch.Reservations.TryGetValue(r.RequestId, out string? holder))
+        var key = (r.RequestId, r.InstanceId);
+        if (!batch.Settling.TryGetValue(key, out bool deleted))
         {
-            // Not named by Declare: locked and read now, in a round trip of its own.
+            // Not named by Declare: deleted now, in a round trip of its own.
             var prefetch = new PostgresPrefetch();
-            prefetch.Reservation(r.RequestId);
+            prefetch.Settle(r.RequestId, r.InstanceId);
             prefetch.Run(batch);
-            holder = batch.Reservations[r.RequestId];
+            deleted = batch.Settling[key];
         }
 
-        if (holder is null || holder != r.InstanceId)
+        if (!deleted)
         {
             return false;
         }
 
-        batch.Reservations[r.RequestId] = null;
-        writes.DeleteReservation(r.RequestId, holder);
+        batch.Settling[key] = false;
         writes.InsertUsage(new UsageRow(
             r.RequestId, r.KeyId, r.CustomerId, r.Model, amounts.Prompt, amounts.Completion, r.PriceVersion, cost,
             r.StartedAt.ToUnixTimeMilliseconds(), amounts.Ended, request.Outcome, instanceId, r.BatchId));
