@@ -53,7 +53,7 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
 internal sealed class LedgerBatch(
-    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
+    DbConnection connection, DbTransaction? transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
     LedgerStatements? statements = null, int commandTimeoutSeconds = 30)
 {
     private readonly SqliteConnection? _sqlite = statements is null ? null : connection as SqliteConnection;
@@ -64,7 +64,9 @@ internal sealed class LedgerBatch(
 
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
-    public DbTransaction Transaction => transaction;
+    // PostgreSQL: the transaction is opened and committed with SQL, so that BEGIN rides on the batch's first round
+    // trip and COMMIT on its last (see Commit): a batch is two round trips, not four.
+    private bool _begun;
 
     /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
     public bool IsPostgres => _postgres is not null;
@@ -81,8 +83,35 @@ internal sealed class LedgerBatch(
     /// </summary>
     public Dictionary<(string RequestId, string Holder), bool> Settling { get; } = [];
 
-    /// <summary>PostgreSQL: a round trip of statements on the batch's transaction.</summary>
-    internal NpgsqlBatch NewBatch() => new(_postgres!, (NpgsqlTransaction)transaction) { Timeout = commandTimeoutSeconds };
+    /// <summary>PostgreSQL: a round trip of statements on the batch's transaction (the first one opens it).</summary>
+    internal NpgsqlBatch NewBatch()
+    {
+        var round = new NpgsqlBatch(_postgres!) { Timeout = commandTimeoutSeconds };
+        if (!_begun)
+        {
+            round.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            _begun = true;
+        }
+
+        return round;
+    }
+
+    /// <summary>
+    /// PostgreSQL: sends the batch's waiting writes and COMMIT in one round trip. It returns once the server has
+    /// committed (synchronous_commit: durably); if any statement fails, the server skips the rest, COMMIT included,
+    /// and this throws with the transaction left to be rolled back.
+    /// </summary>
+    public void Commit()
+    {
+        if (!_begun && _writes is not { IsEmpty: false })
+        {
+            return;
+        }
+
+        var writes = _writes ?? new PostgresWrites();
+        _writes = null;
+        writes.Send(this, commit: true);
+    }
 
     /// <summary>Runs a statement whose result nobody reads: on PostgreSQL with the batch's other writes, on SQLite now.</summary>
     public void Write(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
@@ -118,11 +147,11 @@ internal sealed class LedgerBatch(
     /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
     public void Flush()
     {
-        // On PostgreSQL the prefetch may have created rows (see PostgresPrefetch) that the counters must write or remove.
+        // On PostgreSQL the prefetch may have created rows (see PostgresPrefetch) that the counters must write or remove;
+        // the writes go with the COMMIT (see Commit).
         if (IsPostgres)
         {
             Counters.Flush();
-            SendWrites();
         }
         else
         {
@@ -134,6 +163,12 @@ internal sealed class LedgerBatch(
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         SendWrites();
+        if (_postgres is not null && !_begun)
+        {
+            using var begin = new NpgsqlCommand("BEGIN", _postgres);
+            begin.ExecuteNonQuery();
+            _begun = true;
+        }
         if (!_commands.TryGetValue(sql, out var command))
         {
             command = connection.CreateCommand();

@@ -11,7 +11,7 @@ namespace Serverless.Core.Metering;
 /// The ledger's single writer per process, with group commit: every command waiting when a transaction starts
 /// joins it, and all of them complete only after that transaction committed durably. Under load a commit
 /// carries hundreds of records; at one client it carries one, so latency stays one fsync. On PostgreSQL a batch is
-/// three round trips whatever its size: lock and read its rows, write (one statement per table), commit.
+/// two round trips whatever its size: lock and read its rows; write (one statement per table) and commit.
 /// </summary>
 public sealed partial class LedgerWriter : IAsyncDisposable
 {
@@ -136,7 +136,8 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
         // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
         // in-memory counters (LedgerCounters) exact.
-        using var transaction = sqlite is not null ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
+        // On PostgreSQL the batch opens and commits its transaction itself, riding on its round trips (LedgerBatch.Commit).
+        using var transaction = sqlite?.BeginTransaction(deferred: false);
         var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
         KeepOrForgetCache(batch);
         if (batch.IsPostgres)
@@ -158,7 +159,14 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         }
 
         batch.Flush();
-        transaction.Commit();
+        if (transaction is not null)
+        {
+            transaction.Commit();
+        }
+        else
+        {
+            batch.Commit();
+        }
         if (sqlite is not null)
         {
             _checkpointer?.Written(PagesWritten(sqlite));

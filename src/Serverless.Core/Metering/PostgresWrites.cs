@@ -40,7 +40,7 @@ internal sealed class PostgresWrites
 
     public void DeleteBudget((string Scope, string Id, long Start) key) => _unusedBudgets.Add(key);
 
-    public void Send(LedgerBatch batch)
+    public void Send(LedgerBatch batch, bool commit = false)
     {
         using var round = batch.NewBatch();
         if (_records.Count > 0)
@@ -97,6 +97,11 @@ internal sealed class PostgresWrites
         foreach (var (sql, parameters) in _statements)
         {
             Add(round, sql, parameters);
+        }
+
+        if (commit)
+        {
+            round.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         }
 
         round.ExecuteNonQuery();
