@@ -227,20 +227,4 @@ internal static class LedgerSql
         DELETE FROM "BudgetUsage" b USING unnest(@scopes, @ids, @starts) AS v(s, i, t)
         WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
         """;
-
-    // A settlement's changes to rows no admission of the batch locked: added to what the row holds at the time (the
-    // UPDATE waits for another instance's lock on it), in key order like the locks above.
-    public const string IncrementWindows = """
-        UPDATE "RateWindows" AS w SET "Tokens" = w."Tokens" + v.n
-        FROM (SELECT * FROM unnest(@scopes, @ids, @starts, @tokens) AS u(s, i, t, n) ORDER BY 1, 2, 3) AS v
-        WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
-        """;
-
-    public const string IncrementBudgets = """
-        UPDATE "BudgetUsage" AS b SET "SpentMicroUsd" = b."SpentMicroUsd" + v.sc, "ReservedMicroUsd" = b."ReservedMicroUsd" + v.rc,
-          "SpentTokens" = b."SpentTokens" + v.st, "ReservedTokens" = b."ReservedTokens" + v.rt
-        FROM (SELECT * FROM unnest(@scopes, @ids, @starts, @spentCosts, @reservedCosts, @spentTokens, @reservedTokens)
-          AS u(s, i, t, sc, rc, st, rt) ORDER BY 1, 2, 3) AS v
-        WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
-        """;
 }

@@ -18,13 +18,10 @@ internal sealed class PostgresWrites
     private readonly List<(string Scope, string Id, long Start)> _unusedWindows = [];
     private readonly List<((string Scope, string Id, long Start) Key, LedgerCounters.Row Row)> _budgets = [];
     private readonly List<(string Scope, string Id, long Start)> _unusedBudgets = [];
-    private readonly Dictionary<(string Scope, string Id, long Start), long> _windowIncrements = [];
-    private readonly Dictionary<(string Scope, string Id, long Start), (long SpentCost, long ReservedCost, long SpentTokens, long ReservedTokens)> _budgetIncrements = [];
 
     public bool IsEmpty =>
         _statements.Count == 0 && _reservations.Count == 0 && _records.Count == 0
-        && _windows.Count == 0 && _unusedWindows.Count == 0 && _budgets.Count == 0 && _unusedBudgets.Count == 0
-        && _windowIncrements.Count == 0 && _budgetIncrements.Count == 0;
+        && _windows.Count == 0 && _unusedWindows.Count == 0 && _budgets.Count == 0 && _unusedBudgets.Count == 0;
 
     public void Add(string sql, ReadOnlySpan<(string Name, object? Value)> parameters) => _statements.Add((sql, parameters.ToArray()));
 
@@ -42,19 +39,6 @@ internal sealed class PostgresWrites
     public void UpdateBudget((string Scope, string Id, long Start) key, LedgerCounters.Row row) => _budgets.Add((key, row));
 
     public void DeleteBudget((string Scope, string Id, long Start) key) => _unusedBudgets.Add(key);
-
-    /// <summary>
-    /// Adds to a window's tokens if the row exists, without having read or locked it (a settlement's give-back, which
-    /// decides nothing); the batch's changes to one row are summed into one.
-    /// </summary>
-    public void IncrementWindow((string Scope, string Id, long Start) key, long tokens) =>
-        _windowIncrements[key] = _windowIncrements.GetValueOrDefault(key) + tokens;
-
-    public void IncrementBudget((string Scope, string Id, long Start) key, long spentCost, long reservedCost, long spentTokens, long reservedTokens)
-    {
-        var sum = _budgetIncrements.GetValueOrDefault(key);
-        _budgetIncrements[key] = (sum.SpentCost + spentCost, sum.ReservedCost + reservedCost, sum.SpentTokens + spentTokens, sum.ReservedTokens + reservedTokens);
-    }
 
     public void Send(LedgerBatch batch, bool commit = false)
     {
@@ -108,23 +92,6 @@ internal sealed class PostgresWrites
         {
             Add(round, LedgerSql.DeleteBudgets,
                 ("@scopes", Column(_unusedBudgets, b => b.Scope)), ("@ids", Column(_unusedBudgets, b => b.Id)), ("@starts", Column(_unusedBudgets, b => b.Start)));
-        }
-
-        if (_windowIncrements.Count > 0)
-        {
-            var rows = _windowIncrements.ToList();
-            Add(round, LedgerSql.IncrementWindows,
-                ("@scopes", Column(rows, w => w.Key.Scope)), ("@ids", Column(rows, w => w.Key.Id)), ("@starts", Column(rows, w => w.Key.Start)),
-                ("@tokens", Column(rows, w => w.Value)));
-        }
-
-        if (_budgetIncrements.Count > 0)
-        {
-            var rows = _budgetIncrements.ToList();
-            Add(round, LedgerSql.IncrementBudgets,
-                ("@scopes", Column(rows, b => b.Key.Scope)), ("@ids", Column(rows, b => b.Key.Id)), ("@starts", Column(rows, b => b.Key.Start)),
-                ("@spentCosts", Column(rows, b => b.Value.SpentCost)), ("@reservedCosts", Column(rows, b => b.Value.ReservedCost)),
-                ("@spentTokens", Column(rows, b => b.Value.SpentTokens)), ("@reservedTokens", Column(rows, b => b.Value.ReservedTokens)));
         }
 
         foreach (var (sql, parameters) in _statements)

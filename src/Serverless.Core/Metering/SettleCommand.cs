@@ -11,12 +11,20 @@ namespace Serverless.Core.Metering;
 /// </summary>
 internal sealed class SettleCommand(SettlementRequest request, string instanceId) : LedgerCommand<Settlement>
 {
-    // Only the reservation: a settlement decides nothing on the windows and budgets it changes, so on PostgreSQL it
-    // does not lock them up front (see Count).
     public override void Declare(PostgresPrefetch prefetch)
     {
         ArgumentNullException.ThrowIfNull(prefetch);
-        prefetch.Settle(request.Reservation.RequestId, request.Reservation.InstanceId);
+        var r = request.Reservation;
+        prefetch.Settle(r.RequestId, r.InstanceId);
+        long period = r.PeriodStart.ToUnixTimeMilliseconds();
+        prefetch.Budget(LimitScope.Key, r.KeyId, period);
+        prefetch.Budget(LimitScope.Customer, r.CustomerId, period);
+        if (r.BatchId is null)
+        {
+            long window = r.WindowStart.ToUnixTimeMilliseconds();
+            prefetch.Window(LimitScope.Key, r.KeyId, window);
+            prefetch.Window(LimitScope.Customer, r.CustomerId, window);
+        }
     }
 
     public override void Execute(LedgerBatch batch) => Result = Settle(batch, request, instanceId);
@@ -95,43 +103,21 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
     }
 
     // Budgets and windows are counted in memory for the transaction and written once (LedgerCounters); like the
-    // UPDATEs they stand for, they change only rows that exist. On PostgreSQL a row no admission of the batch locked is
-    // not read at all: the settlement's change is added to it by the batch's writes (PostgresWrites.Increment...).
+    // UPDATEs they stand for, they change only rows that exist.
     private static void Count(LedgerBatch batch, Reservation r, Amounts amounts, long cost)
     {
+        var counters = batch.Counters;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long reservedCost = -r.ReservedMicroUsd;
         long reservedTokens = -amounts.ReservedTokens;
-        Budget(batch, (LimitScope.Key, r.KeyId, period), cost, reservedCost, amounts.Tokens, reservedTokens);
-        Budget(batch, (LimitScope.Customer, r.CustomerId, period), cost, reservedCost, amounts.Tokens, reservedTokens);
+        counters.Budget(LimitScope.Key, r.KeyId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
+        counters.Budget(LimitScope.Customer, r.CustomerId, period).AddIfExists(cost, reservedCost, amounts.Tokens, reservedTokens);
         if (GivesBack(r, amounts))
         {
             long window = r.WindowStart.ToUnixTimeMilliseconds();
-            Window(batch, (LimitScope.Key, r.KeyId, window), -amounts.Unused);
-            Window(batch, (LimitScope.Customer, r.CustomerId, window), -amounts.Unused);
+            counters.Window(LimitScope.Key, r.KeyId, window).AddIfExists(0, -amounts.Unused);
+            counters.Window(LimitScope.Customer, r.CustomerId, window).AddIfExists(0, -amounts.Unused);
         }
-    }
-
-    private static void Budget(LedgerBatch batch, (string Scope, string Id, long Start) key, long spentCost, long reservedCost, long spentTokens, long reservedTokens)
-    {
-        if (batch.Writes is { } writes && !batch.Cache.Budgets.ContainsKey(key))
-        {
-            writes.IncrementBudget(key, spentCost, reservedCost, spentTokens, reservedTokens);
-            return;
-        }
-
-        batch.Counters.Budget(key.Scope, key.Id, key.Start).AddIfExists(spentCost, reservedCost, spentTokens, reservedTokens);
-    }
-
-    private static void Window(LedgerBatch batch, (string Scope, string Id, long Start) key, long tokens)
-    {
-        if (batch.Writes is { } writes && !batch.Cache.Windows.ContainsKey(key))
-        {
-            writes.IncrementWindow(key, tokens);
-            return;
-        }
-
-        batch.Counters.Window(key.Scope, key.Id, key.Start).AddIfExists(0, tokens);
     }
 
     // PostgreSQL: the batch deleted the reservation before any command ran if the instance named in it still held it
