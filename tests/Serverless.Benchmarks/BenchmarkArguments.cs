@@ -30,6 +30,7 @@ internal sealed record BenchmarkArguments
           --clients N        concurrent requests driving the ledger                      (default 256)
           --keys N           distinct API keys (client i uses key i mod N)               (default 256)
           --customers N      distinct customers (key k belongs to customer k mod N)      (default 16)
+          --instances N      PostgreSQL: writers on one database for the multi-instance load (1: skip) (default 3)
           --batch N          Metering:MaxBatchSize, most operations per commit           (default: the service's, 1024)
           --databases LIST   sqlite,postgres, one of them, or none                       (default sqlite,postgres)
           --requests N       sequential HTTP requests per setting, metering on and off   (default 1000)
@@ -79,6 +80,9 @@ internal sealed record BenchmarkArguments
     public int LedgerKeys { get; init; } = 256;
 
     public int LedgerCustomers { get; init; } = 16;
+
+    /// <summary>ledger: writers on one PostgreSQL database at once for the multi-instance load (1: not measured).</summary>
+    public int LedgerInstances { get; init; } = 3;
 
     /// <summary>Metering:MaxBatchSize for the ledger load; null keeps the service's default.</summary>
     public int? LedgerBatch { get; init; }
@@ -149,6 +153,7 @@ internal sealed record BenchmarkArguments
                 "--clients" => parsed with { LedgerClients = Positive(name, value) },
                 "--keys" => parsed with { LedgerKeys = Positive(name, value) },
                 "--customers" => parsed with { LedgerCustomers = Positive(name, value) },
+                "--instances" => parsed with { LedgerInstances = Positive(name, value) },
                 "--batch" => parsed with { LedgerBatch = Positive(name, value) },
                 "--databases" => parsed with { Databases = DatabasesOf(value) },
                 "--requests" => parsed with { LatencyRequests = Positive(name, value, allowZero: true) },

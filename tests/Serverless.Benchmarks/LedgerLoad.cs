@@ -91,7 +91,8 @@ internal sealed class LedgerLoad : IAsyncDisposable
     /// <paramref name="records"/> requests through <paramref name="clients"/> concurrent workers; each worker
     /// admits and settles one request at a time.
     /// </summary>
-    public async Task<LedgerRun> RunAsync(int records, int clients, CancellationToken cancellationToken)
+    /// <param name="clientOffset">Where this load's clients start in the keys (several loads on one database spread over the same keys).</param>
+    public async Task<LedgerRun> RunAsync(int records, int clients, CancellationToken cancellationToken, int clientOffset = 0)
     {
         long commitsBefore = _writer.Commits;
         long commandsBefore = _writer.CommandsCommitted;
@@ -99,7 +100,7 @@ internal sealed class LedgerLoad : IAsyncDisposable
         int issued = 0;
         var latencies = new long[records];
         var started = Stopwatch.GetTimestamp();
-        var workers = Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        var workers = Enumerable.Range(clientOffset, clients).Select(client => Task.Run(async () =>
         {
             string key = "key_" + (client % _keys).ToString("D4", CultureInfo.InvariantCulture);
             string customer = "cus_" + (client % _keys % _customers).ToString("D4", CultureInfo.InvariantCulture);
@@ -213,6 +214,11 @@ internal sealed record LedgerRun(int Records, int Clients, TimeSpan Elapsed, Tim
     public double CommandsPerCommit => Commits == 0 ? 0 : (double)Commands / Commits;
 
     public double CpuUsPerRecord => Records == 0 ? 0 : Cpu.TotalMicroseconds / Records;
+
+    /// <summary>PostgreSQL: the server's CPU time during the run (all of its processes), when measured.</summary>
+    public TimeSpan? ServerCpu { get; init; }
+
+    public double? ServerCpuUsPerRecord => ServerCpu is { } cpu && Records > 0 ? cpu.TotalMicroseconds / Records : null;
 }
 
 /// <summary>Counts read back from the ledger after a load.</summary>

@@ -54,6 +54,19 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
                 Line(text, $"{d.Name,-10} {d.Load.RecordsPerSecond,10:0} {d.Load.Commits,8} {d.Load.CommandsPerCommit,11:0.0} {d.Load.CpuUsPerRecord,11:0.0} {d.Load.P50Us / 1000,8:0.00} {d.Load.P99Us / 1000,8:0.00}   {d.OneClient.P50Us,15:0} {d.OneClient.P99Us,8:0}{target}");
             }
 
+            foreach (var d in Databases)
+            {
+                if (d.Instances is { } many)
+                {
+                    Line(text, $"{"pg x" + arguments.LedgerInstances.ToString(CultureInfo.InvariantCulture),-10} {many.RecordsPerSecond,10:0} {many.Commits,8} {many.CommandsPerCommit,11:0.0} {many.CpuUsPerRecord,11:0.0} {many.P50Us / 1000,8:0.00} {many.P99Us / 1000,8:0.00}   ({many.RecordsPerSecond / d.Load.RecordsPerSecond:0.00}x one writer; {arguments.LedgerInstances} writers on one database)");
+                }
+
+                if (d.Load.ServerCpuUsPerRecord is { } server)
+                {
+                    Line(text, $"{d.Name}: server cpu us/rec {server:0.0} (all PostgreSQL processes){(d.Instances?.ServerCpuUsPerRecord is { } shared ? $", {shared:0.0} with {arguments.LedgerInstances} writers" : string.Empty)}");
+                }
+            }
+
             text.AppendLine();
             Line(text, $"ops/commit: admissions and settlements per transaction (a record is one of each); cpu us/rec: this process (clients and writer; PostgreSQL's own CPU not counted); p50/p99: one record's admit + settle under the load; 1 client: {Databases[0].OneClient.Records} sequential records afterwards");
             foreach (var d in Databases)
@@ -100,6 +113,11 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             WriteNullable(json, $"{name}_one_client_p50_us", d?.OneClient.P50Us, 0);
             WriteNullable(json, $"{name}_one_client_p99_us", d?.OneClient.P99Us, 0);
         }
+
+        var postgres = Databases.FirstOrDefault(d => d.Name == "postgres");
+        WriteNullable(json, "postgres_server_cpu_us_per_record", postgres?.Load.ServerCpuUsPerRecord, 1);
+        WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_records_per_s", postgres?.Instances?.RecordsPerSecond, 0);
+        WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_server_cpu_us_per_record", postgres?.Instances?.ServerCpuUsPerRecord, 1);
 
         var latency = Latency;
         WriteNullable(json, "metering_p50_us", MeteringP50Us, 0);

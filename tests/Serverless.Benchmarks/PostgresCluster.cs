@@ -31,6 +31,65 @@ internal sealed class PostgresCluster : IDisposable
         return new PostgresCluster(script, folder, output.Trim());
     }
 
+    /// <summary>
+    /// CPU time (user + system) of the whole cluster so far: the postmaster, its live children (the backends, the WAL
+    /// writer, the checkpointer, ...) and the children it has reaped (Linux /proc; zero elsewhere).
+    /// </summary>
+    public TimeSpan ServerCpu()
+    {
+        try
+        {
+            string pidFile = Path.Combine(_folder, "data", "postmaster.pid");
+            int postmaster = int.Parse(File.ReadLines(pidFile).First().Trim(), CultureInfo.InvariantCulture);
+            long ticks = 0;
+            foreach (string dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+                {
+                    continue;
+                }
+
+                string[]? fields = StatFields(pid);
+                if (fields is null)
+                {
+                    continue;
+                }
+
+                // Fields after the command: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
+                if (pid == postmaster)
+                {
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)
+                        + long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+                }
+                else if (fields[1] == postmaster.ToString(CultureInfo.InvariantCulture))
+                {
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
+    // /proc/<pid>/stat split after the ")" that ends the command name (which may itself hold spaces).
+    private static string[]? StatFields(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int end = stat.LastIndexOf(')');
+            return end < 0 ? null : stat[(end + 2)..].Split(' ');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose()
     {
         try

@@ -15,18 +15,36 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     // What this command wrote before it knew the answer; a refusal takes it back. Undoing by hand instead of with a
     // savepoint costs statements only when a request is refused, where a savepoint costs two on every admission.
     private bool _claimed;
-    private long _windowTokens;
-    private long _budgetCost;
-    private long _budgetTokens;
-    private List<(string Scope, string Id, long Stamp, bool Created)>? _windowsTaken;
-    private List<(string Scope, string Id, long Stamp, bool Created)>? _budgetsReserved;
 
-    // SQLite (see LedgerCounters): rows the request fits in, taken from only once the whole admission has succeeded,
-    // so a refusal has nothing to undo there.
+    // Rows the request fits in (LedgerCounters), taken from only once the whole admission has succeeded, so a refusal
+    // has nothing to undo there.
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Tokens)? _windowsToTake;
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Cost, long Tokens)? _budgetsToReserve;
 
     public override bool NeedsSync => !request.SyncedBySettlement;
+
+    public override void Declare(PostgresPrefetch prefetch)
+    {
+        ArgumentNullException.ThrowIfNull(prefetch);
+        prefetch.Policies(request.KeyId, request.CustomerId, DefaultPolicy);
+        bool generates = request.Model is not null;
+        if (!generates || request.BatchId is null)
+        {
+            long windowStart = MeteringClock.WindowStart(now).ToUnixTimeMilliseconds();
+            prefetch.Window(LimitScope.Key, request.KeyId, windowStart);
+            prefetch.Window(LimitScope.Customer, request.CustomerId, windowStart);
+        }
+
+        if (generates)
+        {
+            long period = MeteringClock.PeriodStart(now).ToUnixTimeMilliseconds();
+            prefetch.Price(request.Model!, now.ToUnixTimeMilliseconds());
+            prefetch.Budget(LimitScope.Key, request.KeyId, period);
+            prefetch.Budget(LimitScope.Customer, request.CustomerId, period);
+        }
+    }
+
+    private Policy DefaultPolicy => new(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
 
     public override void Execute(LedgerBatch batch)
     {
@@ -57,33 +75,9 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
     private void Undo(LedgerBatch batch)
     {
-        foreach (var (scope, id, period, created) in _budgetsReserved ?? [])
-        {
-            if (created)
-            {
-                batch.Execute(LedgerSql.DeleteBudget, ("@scope", scope), ("@id", id), ("@period", period));
-            }
-            else
-            {
-                batch.Execute(LedgerSql.UnreserveBudget, ("@cost", _budgetCost), ("@tokens", _budgetTokens), ("@scope", scope), ("@id", id), ("@period", period));
-            }
-        }
-
-        foreach (var (scope, id, window, created) in _windowsTaken ?? [])
-        {
-            if (created)
-            {
-                batch.Execute(LedgerSql.DeleteWindow, ("@scope", scope), ("@id", id), ("@window", window));
-            }
-            else
-            {
-                batch.Execute(LedgerSql.UntakeWindow, ("@requests", 1L), ("@tokens", _windowTokens), ("@scope", scope), ("@id", id), ("@window", window));
-            }
-        }
-
         if (_claimed && request.Idempotency is { } claim)
         {
-            batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@requestId", request.RequestId));
+            batch.Write(LedgerSql.ReleaseIdempotency, ("@customer", request.CustomerId), ("@key", claim.Key), ("@requestId", request.RequestId));
         }
     }
 
@@ -109,7 +103,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         // service chooses, as OpenAI's batch queue does); the budgets below apply to them as to every request.
         var (keyWindow, customerWindow) = batchLine
             ? (WindowResult.Exempt, WindowResult.Exempt)
-            : TakeFromWindows(batch, windowStart, tokens, keyPolicy, customerPolicy);
+            : CheckWindows(batch.Counters, windowStart, tokens, keyPolicy, customerPolicy);
         var limits = batchLine ? null : Combine(keyWindow, customerWindow, windowStart);
         if (!keyWindow.Taken || !customerWindow.Taken)
         {
@@ -131,7 +125,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         long discount = request.BatchId is null ? 0 : price.BatchDiscount;
         long reservedCost = CostCalculator.CostMicroUsd(request.PromptTokens, request.MaxTokens, price.Input, price.Output, discount);
         long period = MeteringClock.PeriodStart(now).ToUnixTimeMilliseconds();
-        var (keyReserved, customerReserved) = ReserveBudgets(batch, period, reservedCost, tokens, keyPolicy, customerPolicy);
+        var (keyReserved, customerReserved) = CheckBudgets(batch.Counters, period, reservedCost, tokens, keyPolicy, customerPolicy);
         if (!keyReserved || !customerReserved)
         {
             string who = keyReserved ? "customer" : "API key";
@@ -163,6 +157,12 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
             StartedAt = now,
             BatchId = request.BatchId,
         };
+        if (batch.Writes is { } writes)
+        {
+            writes.InsertReservation(reservation);
+            return new Admission { Status = AdmissionStatus.Admitted, RateLimits = limits, Reservation = reservation, Idempotency = request.Idempotency };
+        }
+
         batch.Execute(
             LedgerSql.InsertReservation,
             ("@requestId", reservation.RequestId), ("@key", reservation.KeyId), ("@customer", reservation.CustomerId), ("@model", reservation.Model),
@@ -258,7 +258,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
 
     private (Policy Key, Policy Customer) SelectPolicies(LedgerBatch batch)
     {
-        var key = new Policy(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
+        var key = DefaultPolicy;
         var customer = key;
         using var reader = batch.Command(LedgerSql.SelectPolicies, ("@key", request.KeyId), ("@customer", request.CustomerId)).ExecuteReader();
         while (reader.Read())
@@ -304,52 +304,10 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     }
 
     /// <summary>
-    /// Takes the request from the key's and the customer's rate windows, each only if it fits there. On a refusal
-    /// <see cref="Undo"/> gives back what was taken from the other window; the results
-    /// describe the windows as the original one-at-a-time order saw them (the customer's is not looked at when the
-    /// key's refused).
+    /// Whether the request fits the key's and the customer's rate windows (in memory, see <see cref="LedgerCounters"/>);
+    /// Execute takes from both once the request is admitted. The results describe the windows as a one-at-a-time order
+    /// sees them (the customer's is not looked at when the key's refused).
     /// </summary>
-    private (WindowResult Key, WindowResult Customer) TakeFromWindows(LedgerBatch batch, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
-    {
-        if (!batch.IsPostgres)
-        {
-            return CheckWindows(batch.Counters, windowStart, tokens, keyPolicy, customerPolicy);
-        }
-
-        WindowResult? key = null;
-        WindowResult? customer = null;
-        _windowTokens = tokens;
-        using (var reader = batch.Command(
-            LedgerSql.TakeFromWindows,
-            ("@window", windowStart), ("@requests", 1L), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
-            ("@keyRpm", keyPolicy.RequestsPerMinute), ("@keyTpm", keyPolicy.TokensPerMinute),
-            ("@customerRpm", customerPolicy.RequestsPerMinute), ("@customerTpm", customerPolicy.TokensPerMinute)).ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                // A window's request count only grows, so a count of one means this statement created the row.
-                string scope = reader.GetString(0);
-                (_windowsTaken ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, windowStart, reader.GetInt64(1) == 1));
-                if (scope == LimitScope.Key)
-                {
-                    key = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
-                }
-                else
-                {
-                    customer = new WindowResult(true, reader.GetInt64(1), reader.GetInt64(2), customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute);
-                }
-            }
-        }
-
-        if (key is not { } takenByKey)
-        {
-            return (Current(batch, LimitScope.Key, request.KeyId, windowStart, keyPolicy), default);
-        }
-
-        return (takenByKey, customer ?? Current(batch, LimitScope.Customer, request.CustomerId, windowStart, customerPolicy));
-    }
-
-    // The same decisions on SQLite's in-memory rows; Execute takes from both windows once the request is admitted.
     private (WindowResult Key, WindowResult Customer) CheckWindows(LedgerCounters counters, long windowStart, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
         var key = counters.Window(LimitScope.Key, request.KeyId, windowStart);
@@ -371,52 +329,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         bool Fits(LedgerCounters.Row window, Policy policy) => window.A + 1 <= policy.RequestsPerMinute && window.B + tokens <= policy.TokensPerMinute;
     }
 
-    // A window the request did not fit in, as it stands (a window not yet created holds nothing).
-    private static WindowResult Current(LedgerBatch batch, string scope, string id, long windowStart, Policy policy)
-    {
-        using var current = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
-        return current.Read()
-            ? new WindowResult(false, current.GetInt64(0), current.GetInt64(1), policy.RequestsPerMinute, policy.TokensPerMinute)
-            : new WindowResult(false, 0, 0, policy.RequestsPerMinute, policy.TokensPerMinute);
-    }
-
-    /// <summary>Reserves the request's cost and tokens against the key's and the customer's budgets, each only if it fits its caps.</summary>
-    private (bool Key, bool Customer) ReserveBudgets(LedgerBatch batch, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
-    {
-        if (!batch.IsPostgres)
-        {
-            return CheckBudgets(batch.Counters, period, cost, tokens, keyPolicy, customerPolicy);
-        }
-
-        bool key = false;
-        bool customer = false;
-        _budgetCost = cost;
-        _budgetTokens = tokens;
-        using var reader = batch.Command(
-            LedgerSql.ReserveBudgets,
-            ("@period", period), ("@cost", cost), ("@tokens", tokens), ("@key", request.KeyId), ("@customer", request.CustomerId),
-            ("@keySpendCap", keyPolicy.SpendCap ?? -1L), ("@keyTokenCap", keyPolicy.TokenCap ?? -1L),
-            ("@customerSpendCap", customerPolicy.SpendCap ?? -1L), ("@customerTokenCap", customerPolicy.TokenCap ?? -1L)).ExecuteReader();
-        while (reader.Read())
-        {
-            // A row holding nothing but this reservation was created by it (or held nothing, which reads the same).
-            string scope = reader.GetString(0);
-            bool created = reader.GetInt64(1) == 0 && reader.GetInt64(2) == cost && reader.GetInt64(3) == 0 && reader.GetInt64(4) == tokens;
-            (_budgetsReserved ??= []).Add((scope, scope == LimitScope.Key ? request.KeyId : request.CustomerId, period, created));
-            if (scope == LimitScope.Key)
-            {
-                key = true;
-            }
-            else
-            {
-                customer = true;
-            }
-        }
-
-        return (key, customer);
-    }
-
-    // The same decisions on SQLite's in-memory rows (a negative cap is no cap); Execute reserves once the request is admitted.
+    /// <summary>Whether the request's cost and tokens fit the key's and the customer's budgets (a negative cap is no cap); Execute reserves once the request is admitted.</summary>
     private (bool Key, bool Customer) CheckBudgets(LedgerCounters counters, long period, long cost, long tokens, Policy keyPolicy, Policy customerPolicy)
     {
         var key = counters.Budget(LimitScope.Key, request.KeyId, period);

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Serverless.Core.Metering;
 
@@ -17,6 +18,15 @@ internal abstract class LedgerCommand
     /// Only a command whose effect nobody sees before a later synced commit may say no.
     /// </summary>
     public virtual bool NeedsSync => true;
+
+    /// <summary>
+    /// PostgreSQL: names the rows <see cref="Execute"/> will read or change, so the batch locks and reads them all in
+    /// one round trip before any command runs (<see cref="PostgresPrefetch"/>). A row not named here still works,
+    /// at the cost of a round trip of its own.
+    /// </summary>
+    public virtual void Declare(PostgresPrefetch prefetch)
+    {
+    }
 
     public abstract void Execute(LedgerBatch batch);
 
@@ -43,17 +53,88 @@ internal abstract class LedgerCommand<TResult> : LedgerCommand
 /// every batch on it, so the hot path does not parse SQL per request.
 /// </summary>
 internal sealed class LedgerBatch(
-    DbConnection connection, DbTransaction transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
+    DbConnection connection, DbTransaction? transaction, Dictionary<string, DbCommand> commands, LedgerBatchCache cache,
     LedgerStatements? statements = null, int commandTimeoutSeconds = 30)
 {
     private readonly SqliteConnection? _sqlite = statements is null ? null : connection as SqliteConnection;
 
+    private readonly NpgsqlConnection? _postgres = connection as NpgsqlConnection;
+
+    private PostgresWrites? _writes;
+
     private readonly Dictionary<string, DbCommand> _commands = commands;
 
-    public DbTransaction Transaction => transaction;
+    // PostgreSQL: the transaction is opened and committed with SQL, so that BEGIN rides on the batch's first round
+    // trip and COMMIT on its last (see Commit): a batch is two round trips, not four.
+    private bool _begun;
 
     /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
-    public bool IsPostgres => connection is Npgsql.NpgsqlConnection;
+    public bool IsPostgres => _postgres is not null;
+
+    /// <summary>
+    /// PostgreSQL: the writes of the batch nobody reads back, sent together (one round trip) before the next statement
+    /// that reads, or before the commit. Null on SQLite, where every statement runs at once.
+    /// </summary>
+    public PostgresWrites? Writes => _postgres is null ? null : _writes ??= new PostgresWrites();
+
+    /// <summary>
+    /// PostgreSQL: the reservations the batch's settlements named (<see cref="PostgresPrefetch.Settle"/>), by request
+    /// id and holder: true once deleted up front and not yet billed, false if there was none to delete (or it was billed).
+    /// </summary>
+    public Dictionary<(string RequestId, string Holder), bool> Settling { get; } = [];
+
+    /// <summary>PostgreSQL: a round trip of statements on the batch's transaction (the first one opens it).</summary>
+    internal NpgsqlBatch NewBatch()
+    {
+        var round = new NpgsqlBatch(_postgres!) { Timeout = commandTimeoutSeconds };
+        if (!_begun)
+        {
+            round.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            _begun = true;
+        }
+
+        return round;
+    }
+
+    /// <summary>
+    /// PostgreSQL: sends the batch's waiting writes and COMMIT in one round trip. It returns once the server has
+    /// committed (synchronous_commit: durably); if any statement fails, the server skips the rest, COMMIT included,
+    /// and this throws with the transaction left to be rolled back.
+    /// </summary>
+    public void Commit()
+    {
+        if (!_begun && _writes is not { IsEmpty: false })
+        {
+            return;
+        }
+
+        var writes = _writes ?? new PostgresWrites();
+        _writes = null;
+        writes.Send(this, commit: true);
+    }
+
+    /// <summary>Runs a statement whose result nobody reads: on PostgreSQL with the batch's other writes, on SQLite now.</summary>
+    public void Write(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        if (Writes is { } writes)
+        {
+            writes.Add(sql, parameters);
+        }
+        else
+        {
+            Execute(sql, parameters);
+        }
+    }
+
+    /// <summary>PostgreSQL: sends the writes waiting in <see cref="Writes"/> (one round trip), so what follows reads them.</summary>
+    public void SendWrites()
+    {
+        if (_writes is { IsEmpty: false } writes)
+        {
+            _writes = null;
+            writes.Send(this);
+        }
+    }
 
     /// <summary>Rows read once and reused by the batch's other commands (and on SQLite by later batches).</summary>
     public LedgerBatchCache Cache => cache;
@@ -64,10 +145,30 @@ internal sealed class LedgerBatch(
     public LedgerCounters Counters => _counters ??= new LedgerCounters(this, cache);
 
     /// <summary>Writes what the commands left in memory; the writer calls it once, before the commit.</summary>
-    public void Flush() => _counters?.Flush();
+    public void Flush()
+    {
+        // On PostgreSQL the prefetch may have created rows (see PostgresPrefetch) that the counters must write or remove;
+        // the writes go with the COMMIT (see Commit).
+        if (IsPostgres)
+        {
+            Counters.Flush();
+        }
+        else
+        {
+            _counters?.Flush();
+        }
+    }
 
+    /// <summary>A statement to run now (its result is read): on PostgreSQL the batch's waiting writes go first.</summary>
     public DbCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
+        SendWrites();
+        if (_postgres is not null && !_begun)
+        {
+            using var begin = new NpgsqlCommand("BEGIN", _postgres);
+            begin.ExecuteNonQuery();
+            _begun = true;
+        }
         if (!_commands.TryGetValue(sql, out var command))
         {
             command = connection.CreateCommand();

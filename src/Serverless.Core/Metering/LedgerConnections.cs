@@ -79,7 +79,23 @@ public sealed class LedgerConnections : IDisposable
     {
         if (_postgres is not null)
         {
-            return _postgres.OpenConnection();
+            var writer = _postgres.OpenConnection();
+            try
+            {
+                // The writer looks every row up by its key, in tables that churn (a reservation lives for one request,
+                // a budget row gets a new version with every batch): their statistics soon count a few live rows in
+                // many dead ones, and the planner would then scan them all (a hash join over a sequential scan) for a
+                // batch's array of keys. Index lookups only, for this connection.
+                using var settings = writer.CreateCommand();
+                settings.CommandText = "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off";
+                settings.ExecuteNonQuery();
+                return writer;
+            }
+            catch
+            {
+                writer.Dispose();
+                throw;
+            }
         }
 
         var connection = new SqliteConnection(_sqlite);

@@ -5,9 +5,10 @@ namespace Serverless.Core.Metering;
 /// transactions, see <see cref="LedgerBatchCache"/>), changed in memory by every command of the batch in turn and
 /// written once before the commit. A request used to update four of these rows with a conditional statement each;
 /// now the decisions are made in memory and a batch writes each row it changed once.
-/// Exact only because the transaction holds SQLite's write lock from its first statement (BEGIN IMMEDIATE): nothing
-/// else can change a row between its read and the commit. PostgreSQL, where other instances write concurrently,
-/// keeps the conditional statements of <see cref="LedgerSql"/>.
+/// Exact only because nothing else can change a row between its read and the commit: on SQLite the transaction holds
+/// the write lock from its first statement (BEGIN IMMEDIATE); on PostgreSQL, where other instances write concurrently,
+/// the batch locked every row it uses before its first command ran (<see cref="PostgresPrefetch"/>), and writes them
+/// all with one statement per table (<see cref="PostgresWrites"/>).
 /// </summary>
 internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
 {
@@ -19,7 +20,16 @@ internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
     /// <summary>A rate window row (Requests in <see cref="Row.A"/>, Tokens in <see cref="Row.B"/>), read on first use.</summary>
     public Row Window(string scope, string id, long windowStart)
     {
-        if (!_windows.TryGetValue((scope, id, windowStart), out var counter))
+        if (!_windows.TryGetValue((scope, id, windowStart), out var counter) && batch.IsPostgres)
+        {
+            // Not named by its command: locked and read now, in a round trip of its own.
+            var prefetch = new PostgresPrefetch();
+            prefetch.Window(scope, id, windowStart);
+            prefetch.Run(batch);
+            counter = _windows[(scope, id, windowStart)];
+        }
+
+        if (counter is null)
         {
             counter = new Row(_changedWindows, (scope, id, windowStart));
             using var reader = batch.Command(LedgerSql.ReadWindow, ("@scope", scope), ("@id", id), ("@window", windowStart)).ExecuteReader();
@@ -37,7 +47,15 @@ internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
     /// <summary>A budget row (spent and reserved micro-USD in A and B, spent and reserved tokens in C and D), read on first use.</summary>
     public Row Budget(string scope, string id, long periodStart)
     {
-        if (!_budgets.TryGetValue((scope, id, periodStart), out var counter))
+        if (!_budgets.TryGetValue((scope, id, periodStart), out var counter) && batch.IsPostgres)
+        {
+            var prefetch = new PostgresPrefetch();
+            prefetch.Budget(scope, id, periodStart);
+            prefetch.Run(batch);
+            counter = _budgets[(scope, id, periodStart)];
+        }
+
+        if (counter is null)
         {
             counter = new Row(_changedBudgets, (scope, id, periodStart));
             using var reader = batch.Command(LedgerSql.ReadBudget, ("@scope", scope), ("@id", id), ("@period", periodStart)).ExecuteReader();
@@ -55,6 +73,12 @@ internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
     /// <summary>Writes every row a command changed: once per row and transaction, however many requests changed it.</summary>
     public void Flush()
     {
+        if (batch.Writes is { } writes)
+        {
+            FlushToPostgres(writes);
+            return;
+        }
+
         foreach (var ((scope, id, start), row) in _changedWindows)
         {
             batch.Execute(LedgerSql.WriteWindow, ("@scope", scope), ("@id", id), ("@window", start), ("@requests", row.A), ("@tokens", row.B));
@@ -67,6 +91,42 @@ internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
                 LedgerSql.WriteBudget, ("@scope", scope), ("@id", id), ("@period", start),
                 ("@spentCost", row.A), ("@reservedCost", row.B), ("@spentTokens", row.C), ("@reservedTokens", row.D));
             row.Changed = false;
+        }
+
+        _changedWindows.Clear();
+        _changedBudgets.Clear();
+    }
+
+    // Every row here is this transaction's (the cache starts empty on PostgreSQL) and exists in the database, locked:
+    // the changed ones are updated, and those the prefetch created but nothing used are removed again.
+    private void FlushToPostgres(PostgresWrites writes)
+    {
+        foreach (var (key, row) in _changedWindows)
+        {
+            writes.UpdateWindow(key, row);
+            row.Changed = false;
+        }
+
+        foreach (var (key, row) in _changedBudgets)
+        {
+            writes.UpdateBudget(key, row);
+            row.Changed = false;
+        }
+
+        foreach (var (key, row) in _windows)
+        {
+            if (row.Created && !row.Exists)
+            {
+                writes.DeleteWindow(key);
+            }
+        }
+
+        foreach (var (key, row) in _budgets)
+        {
+            if (row.Created && !row.Exists)
+            {
+                writes.DeleteBudget(key);
+            }
         }
 
         _changedWindows.Clear();
@@ -96,6 +156,9 @@ internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)
         public bool Exists { get; private set; }
 
         public bool Changed { get; set; }
+
+        /// <summary>PostgreSQL: created empty by this transaction only to lock it (<see cref="PostgresPrefetch"/>); it counts as not existing until added to.</summary>
+        public bool Created { get; set; }
 
         public void Load(long a, long b, long c, long d)
         {

@@ -15,46 +15,12 @@ internal static class LedgerSql
         WHERE "Model" = @model AND "EffectiveFrom" <= @now ORDER BY "EffectiveFrom" DESC, "Id" DESC LIMIT 1
         """;
 
-    // Admission takes from the rate windows of the key and of the customer in one statement: a scope's row is
-    // created or incremented only if the request fits its limits; RETURNING lists the scopes that took it.
-    // (VALUES columns are column1..4 on both SQLite and PostgreSQL.)
-    public const string TakeFromWindows = """
-        INSERT INTO "RateWindows" AS w ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
-        SELECT v.column1, v.column2, @window, @requests, @tokens
-        FROM (VALUES ('key', @key, @keyRpm, @keyTpm), ('customer', @customer, @customerRpm, @customerTpm)) AS v
-        WHERE @requests <= v.column3 AND @tokens <= v.column4
-        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE
-          SET "Requests" = w."Requests" + excluded."Requests", "Tokens" = w."Tokens" + excluded."Tokens"
-          WHERE w."Requests" + excluded."Requests" <= CASE w."Scope" WHEN 'key' THEN @keyRpm ELSE @customerRpm END
-            AND w."Tokens" + excluded."Tokens" <= CASE w."Scope" WHEN 'key' THEN @keyTpm ELSE @customerTpm END
-        RETURNING "Scope", "Requests", "Tokens"
-        """;
-
-    // A refused admission's undo: a row it created goes, one it added to gets its share back.
-    public const string UntakeWindow = """
-        UPDATE "RateWindows" SET "Requests" = "Requests" - @requests, "Tokens" = "Tokens" - @tokens
-        WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
-        """;
-
     public const string PruneWindows = """
         DELETE FROM "RateWindows" WHERE "WindowStart" < @before
         """;
 
     public const string PruneIdempotency = """
         DELETE FROM "IdempotencyEntries" WHERE "CreatedAt" < @before
-        """;
-
-    public const string DeleteWindow = """
-        DELETE FROM "RateWindows" WHERE "Scope" = @scope AND "ScopeId" = @id AND "WindowStart" = @window
-        """;
-
-    public const string UnreserveBudget = """
-        UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @cost, "ReservedTokens" = "ReservedTokens" - @tokens
-        WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
-        """;
-
-    public const string DeleteBudget = """
-        DELETE FROM "BudgetUsage" WHERE "Scope" = @scope AND "ScopeId" = @id AND "PeriodStart" = @period
         """;
 
     public const string ReadWindow = """
@@ -87,23 +53,6 @@ internal static class LedgerSql
           "ReservedMicroUsd" = excluded."ReservedMicroUsd", "SpentTokens" = excluded."SpentTokens", "ReservedTokens" = excluded."ReservedTokens"
         """;
 
-    // The budget reservations of key and customer in one statement, like the windows: a scope's row is created or
-    // its reservation raised only if the request fits its caps (a negative cap is no cap). RETURNING lists the
-    // scopes that reserved.
-    public const string ReserveBudgets = """
-        INSERT INTO "BudgetUsage" AS b ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
-        SELECT v.column1, v.column2, @period, 0, @cost, 0, @tokens
-        FROM (VALUES ('key', @key, @keySpendCap, @keyTokenCap), ('customer', @customer, @customerSpendCap, @customerTokenCap)) AS v
-        WHERE (v.column3 < 0 OR @cost <= v.column3) AND (v.column4 < 0 OR @tokens <= v.column4)
-        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE
-          SET "ReservedMicroUsd" = b."ReservedMicroUsd" + excluded."ReservedMicroUsd", "ReservedTokens" = b."ReservedTokens" + excluded."ReservedTokens"
-          WHERE (CASE b."Scope" WHEN 'key' THEN @keySpendCap ELSE @customerSpendCap END < 0
-                 OR b."SpentMicroUsd" + b."ReservedMicroUsd" + excluded."ReservedMicroUsd" <= CASE b."Scope" WHEN 'key' THEN @keySpendCap ELSE @customerSpendCap END)
-            AND (CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END < 0
-                 OR b."SpentTokens" + b."ReservedTokens" + excluded."ReservedTokens" <= CASE b."Scope" WHEN 'key' THEN @keyTokenCap ELSE @customerTokenCap END)
-        RETURNING "Scope", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens"
-        """;
-
     public const string InsertReservation = """
         INSERT INTO "Reservations" ("RequestId", "KeyId", "CustomerId", "Model", "InstanceId", "PriceVersion", "InputMicroUsdPerMillion",
           "OutputMicroUsdPerMillion", "DiscountBasisPoints", "PromptTokens", "MaxTokens", "ReservedMicroUsd", "PeriodStart", "WindowStart", "StartedAt", "BatchId")
@@ -133,34 +82,6 @@ internal static class LedgerSql
     public const string EnqueueExport = """
         INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
         VALUES (@recordId, @customer, @ended, @prompt, @completion)
-        """;
-
-    // PostgreSQL only (data-modifying WITH): the whole settlement in one statement, each part only if the reservation
-    // was deleted here, as SettleCommand runs it one statement at a time on SQLite. Returns 1 if it settled.
-    public const string SettleAtOnce = """
-        WITH d AS (
-          DELETE FROM "Reservations" WHERE "RequestId" = @requestId AND "InstanceId" = @holder RETURNING "RequestId"),
-        u AS (
-          INSERT INTO "UsageRecords" ("RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens",
-            "PriceVersion", "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId")
-          SELECT @requestId, @key, @customer, @model, @prompt, @completion, 0, @priceVersion, @cost, @started, @ended, @outcome, @instance, @batch, NULL
-          FROM d
-          RETURNING "Id"),
-        e AS (
-          INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
-          SELECT "Id", @customer, @ended, @prompt, @completion FROM u WHERE @prompt + @completion > 0),
-        b AS (
-          UPDATE "BudgetUsage" SET "ReservedMicroUsd" = "ReservedMicroUsd" - @reservedCost, "ReservedTokens" = "ReservedTokens" - @reservedTokens,
-            "SpentMicroUsd" = "SpentMicroUsd" + @cost, "SpentTokens" = "SpentTokens" + @prompt + @completion
-          WHERE EXISTS (SELECT 1 FROM d)
-            AND (("Scope" = 'key' AND "ScopeId" = @key AND "PeriodStart" = @period)
-              OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "PeriodStart" = @period))),
-        w AS (
-          UPDATE "RateWindows" SET "Tokens" = "Tokens" - @unused
-          WHERE @giveBack AND EXISTS (SELECT 1 FROM d)
-            AND (("Scope" = 'key' AND "ScopeId" = @key AND "WindowStart" = @window)
-              OR ("Scope" = 'customer' AND "ScopeId" = @customer AND "WindowStart" = @window)))
-        SELECT COUNT(*) FROM d
         """;
 
     public const string SelectUsage = """
@@ -205,5 +126,105 @@ internal static class LedgerSql
     public const string Heartbeat = """
         INSERT INTO "Instances" ("InstanceId", "Machine", "ProcessId", "StartedAt", "LastSeenAt") VALUES (@instance, @machine, @pid, @started, @now)
         ON CONFLICT ("InstanceId") DO UPDATE SET "LastSeenAt" = excluded."LastSeenAt"
+        """;
+
+    // PostgreSQL (PostgresPrefetch): before any command of a batch runs, the rate windows and budgets it will use are
+    // locked and read, one statement per table, in one order for every instance (rows are locked in the order of the
+    // sort below), so two writers wait for each other rather than deadlock.
+    public const string LockWindows = """
+        SELECT w."Scope", w."ScopeId", w."WindowStart", w."Requests", w."Tokens"
+        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        JOIN "RateWindows" w ON w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
+        ORDER BY 1, 2, 3 FOR UPDATE OF w
+        """;
+
+    public const string LockBudgets = """
+        SELECT b."Scope", b."ScopeId", b."PeriodStart", b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens"
+        FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        JOIN "BudgetUsage" b ON b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
+        ORDER BY 1, 2, 3 FOR UPDATE OF b
+        """;
+
+    // A row that did not exist (a new minute's window, a new period's budget) is created empty so it can be locked
+    // too, then read like the others; RETURNING lists those created here, which the batch removes again if nothing
+    // used them. WHERE false locks a row another instance created meanwhile without writing a new version of it.
+    public const string CreateWindows = """
+        INSERT INTO "RateWindows" AS w ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
+        SELECT v.s, v.i, v.t, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE SET "Requests" = w."Requests" WHERE false
+        RETURNING "Scope", "ScopeId", "WindowStart"
+        """;
+
+    public const string CreateBudgets = """
+        INSERT INTO "BudgetUsage" AS b ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        SELECT v.s, v.i, v.t, 0, 0, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE SET "SpentMicroUsd" = b."SpentMicroUsd" WHERE false
+        RETURNING "Scope", "ScopeId", "PeriodStart"
+        """;
+
+    // The reservations the batch's settlements settle, deleted up front (the guard against settling twice): each
+    // only by the instance that holds it. RETURNING lists those deleted, which the settlements then bill.
+    public const string DeleteReservations = """
+        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+        WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
+        RETURNING r."RequestId", r."InstanceId"
+        """;
+
+    public const string SelectPoliciesOf = """
+        SELECT "Scope", "ScopeId", "RequestsPerMinute", "TokensPerMinute", "SpendCapMicroUsd", "TokenCap" FROM "LimitPolicies"
+        WHERE ("Scope" = 'key' AND "ScopeId" = ANY(@keys)) OR ("Scope" = 'customer' AND "ScopeId" = ANY(@customers))
+        """;
+
+    // SelectPrice for several models at once.
+    public const string SelectPricesOf = """
+        SELECT v.m, p."Id", p."InputMicroUsdPerMillion", p."OutputMicroUsdPerMillion", p."BatchDiscountBasisPoints", p."EffectiveFrom",
+          (SELECT MIN(n."EffectiveFrom") FROM "Prices" n WHERE n."Model" = v.m AND n."EffectiveFrom" > v.t)
+        FROM unnest(@models, @nows) AS v(m, t)
+        CROSS JOIN LATERAL (
+          SELECT x."Id", x."InputMicroUsdPerMillion", x."OutputMicroUsdPerMillion", x."BatchDiscountBasisPoints", x."EffectiveFrom" FROM "Prices" x
+          WHERE x."Model" = v.m AND x."EffectiveFrom" <= v.t ORDER BY x."EffectiveFrom" DESC, x."Id" DESC LIMIT 1) p
+        """;
+
+    // PostgreSQL (PostgresWrites): what a whole batch writes, one statement per table over arrays.
+    // The records' ids come back from the insert, so the export outbox refers to them without looking them up.
+    public const string InsertUsages = """
+        WITH u AS (
+          INSERT INTO "UsageRecords" ("RequestId", "KeyId", "CustomerId", "Model", "PromptTokens", "CompletionTokens", "CachedPromptTokens",
+            "PriceVersion", "CostMicroUsd", "StartedAt", "EndedAt", "Outcome", "InstanceId", "BatchId", "CorrectsRequestId")
+          SELECT v.r, v.k, v.c, v.m, v.p, v.co, 0, v.pv, v.cost, v.st, v.en, v.o, v.i, v.b, NULL
+          FROM unnest(@requestIds, @keys, @customers, @models, @prompts, @completions, @priceVersions, @costs, @starts, @ends, @outcomes, @instances, @batches)
+            AS v(r, k, c, m, p, co, pv, cost, st, en, o, i, b)
+          RETURNING "Id", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
+        INSERT INTO "ExportQueue" ("RecordId", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens")
+        SELECT "Id", "CustomerId", "EndedAt", "PromptTokens", "CompletionTokens" FROM u WHERE "PromptTokens" + "CompletionTokens" > 0 ORDER BY "Id"
+        """;
+
+    public const string InsertReservations = """
+        INSERT INTO "Reservations" ("RequestId", "KeyId", "CustomerId", "Model", "InstanceId", "PriceVersion", "InputMicroUsdPerMillion",
+          "OutputMicroUsdPerMillion", "DiscountBasisPoints", "PromptTokens", "MaxTokens", "ReservedMicroUsd", "PeriodStart", "WindowStart", "StartedAt", "BatchId")
+        SELECT * FROM unnest(@requestIds, @keys, @customers, @models, @instances, @priceVersions, @inputs, @outputs, @discounts, @prompts, @maxes,
+          @reserved, @periods, @windows, @starts, @batches)
+        """;
+
+    public const string UpdateWindows = """
+        UPDATE "RateWindows" AS w SET "Requests" = v.r, "Tokens" = v.n
+        FROM unnest(@scopes, @ids, @starts, @requests, @tokens) AS v(s, i, t, r, n)
+        WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
+        """;
+
+    public const string DeleteWindows = """
+        DELETE FROM "RateWindows" w USING unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
+        """;
+
+    public const string UpdateBudgets = """
+        UPDATE "BudgetUsage" AS b SET "SpentMicroUsd" = v.sc, "ReservedMicroUsd" = v.rc, "SpentTokens" = v.st, "ReservedTokens" = v.rt
+        FROM unnest(@scopes, @ids, @starts, @spentCosts, @reservedCosts, @spentTokens, @reservedTokens) AS v(s, i, t, sc, rc, st, rt)
+        WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
+        """;
+
+    public const string DeleteBudgets = """
+        DELETE FROM "BudgetUsage" b USING unnest(@scopes, @ids, @starts) AS v(s, i, t)
+        WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
         """;
 }

@@ -10,7 +10,8 @@ namespace Serverless.Core.Metering;
 /// <summary>
 /// The ledger's single writer per process, with group commit: every command waiting when a transaction starts
 /// joins it, and all of them complete only after that transaction committed durably. Under load a commit
-/// carries hundreds of records; at one client it carries one, so latency stays one fsync.
+/// carries hundreds of records; at one client it carries one, so latency stays one fsync. On PostgreSQL a batch is
+/// two round trips whatever its size: lock and read its rows; write (one statement per table) and commit.
 /// </summary>
 public sealed partial class LedgerWriter : IAsyncDisposable
 {
@@ -135,16 +136,37 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
         // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
         // in-memory counters (LedgerCounters) exact.
-        using var transaction = sqlite is not null ? sqlite.BeginTransaction(deferred: false) : _connection.BeginTransaction();
+        // On PostgreSQL the batch opens and commits its transaction itself, riding on its round trips (LedgerBatch.Commit).
+        using var transaction = sqlite?.BeginTransaction(deferred: false);
         var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
         KeepOrForgetCache(batch);
+        if (batch.IsPostgres)
+        {
+            // One round trip locks and reads every row the batch will decide on (PostgresPrefetch); the commands then
+            // run in memory and their writes go in one more round trip before the commit (Flush).
+            var prefetch = new PostgresPrefetch();
+            foreach (var command in commands)
+            {
+                command.Declare(prefetch);
+            }
+
+            prefetch.Run(batch);
+        }
+
         foreach (var command in commands)
         {
             command.Execute(batch);
         }
 
         batch.Flush();
-        transaction.Commit();
+        if (transaction is not null)
+        {
+            transaction.Commit();
+        }
+        else
+        {
+            batch.Commit();
+        }
         if (sqlite is not null)
         {
             _checkpointer?.Written(PagesWritten(sqlite));

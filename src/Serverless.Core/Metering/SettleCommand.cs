@@ -11,6 +11,22 @@ namespace Serverless.Core.Metering;
 /// </summary>
 internal sealed class SettleCommand(SettlementRequest request, string instanceId) : LedgerCommand<Settlement>
 {
+    public override void Declare(PostgresPrefetch prefetch)
+    {
+        ArgumentNullException.ThrowIfNull(prefetch);
+        var r = request.Reservation;
+        prefetch.Settle(r.RequestId, r.InstanceId);
+        long period = r.PeriodStart.ToUnixTimeMilliseconds();
+        prefetch.Budget(LimitScope.Key, r.KeyId, period);
+        prefetch.Budget(LimitScope.Customer, r.CustomerId, period);
+        if (r.BatchId is null)
+        {
+            long window = r.WindowStart.ToUnixTimeMilliseconds();
+            prefetch.Window(LimitScope.Key, r.KeyId, window);
+            prefetch.Window(LimitScope.Customer, r.CustomerId, window);
+        }
+    }
+
     public override void Execute(LedgerBatch batch) => Result = Settle(batch, request, instanceId);
 
     internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
@@ -23,8 +39,8 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             ReservedTokens: r.PromptTokens + r.MaxTokens,
             Ended: request.EndedAt.ToUnixTimeMilliseconds());
         long cost = CostCalculator.CostMicroUsd(amounts.Prompt, amounts.Completion, r.InputMicroUsdPerMillion, r.OutputMicroUsdPerMillion, r.DiscountBasisPoints);
-        bool settled = batch.IsPostgres
-            ? SettleAtOnce(batch, request, instanceId, amounts, cost)
+        bool settled = batch.Writes is { } writes
+            ? SettleWithBatch(batch, writes, request, instanceId, amounts, cost)
             : SettleStatements(batch, request, instanceId, amounts, cost);
         if (!settled)
         {
@@ -33,26 +49,26 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
 
         if (r.BatchId is not null && request.BatchResult is { } output)
         {
-            batch.Execute(LedgerSql.InsertBatchResult, ("@requestId", r.RequestId), ("@batch", r.BatchId), ("@result", output));
+            batch.Write(LedgerSql.InsertBatchResult, ("@requestId", r.RequestId), ("@batch", r.BatchId), ("@result", output));
         }
 
         if (request.Idempotency is { } claim)
         {
             if (request.IdempotentResult is { } result)
             {
-                batch.Execute(LedgerSql.CompleteIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId), ("@result", result));
+                batch.Write(LedgerSql.CompleteIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId), ("@result", result));
             }
             else
             {
                 // The first attempt did not produce a result the client received: a retry must run for real.
-                batch.Execute(LedgerSql.ReleaseIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId));
+                batch.Write(LedgerSql.ReleaseIdempotency, ("@customer", r.CustomerId), ("@key", claim.Key), ("@requestId", r.RequestId));
             }
         }
         else if (request.Orphaned)
         {
             // Its instance died mid-request: without this, a retry with the same key would be refused as "still being
             // processed" for the whole idempotency window, although nothing is processing it any more.
-            batch.Execute(LedgerSql.ReleaseIdempotencyOfRequest, ("@customer", r.CustomerId), ("@requestId", r.RequestId));
+            batch.Write(LedgerSql.ReleaseIdempotencyOfRequest, ("@customer", r.CustomerId), ("@requestId", r.RequestId));
         }
 
         return new Settlement(r.RequestId, amounts.Prompt, amounts.Completion, r.PriceVersion, cost, request.Outcome, SettledHere: true) { BatchResult = request.BatchResult };
@@ -82,8 +98,14 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
                 ("@recordId", recordId), ("@customer", r.CustomerId), ("@ended", amounts.Ended), ("@prompt", amounts.Prompt), ("@completion", amounts.Completion));
         }
 
-        // Budgets and windows are counted in memory for the transaction and written once (LedgerCounters); like the
-        // UPDATEs they stand for, they change only rows that exist.
+        Count(batch, r, amounts, cost);
+        return true;
+    }
+
+    // Budgets and windows are counted in memory for the transaction and written once (LedgerCounters); like the
+    // UPDATEs they stand for, they change only rows that exist.
+    private static void Count(LedgerBatch batch, Reservation r, Amounts amounts, long cost)
+    {
         var counters = batch.Counters;
         long period = r.PeriodStart.ToUnixTimeMilliseconds();
         long reservedCost = -r.ReservedMicroUsd;
@@ -96,23 +118,35 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
             counters.Window(LimitScope.Key, r.KeyId, window).AddIfExists(0, -amounts.Unused);
             counters.Window(LimitScope.Customer, r.CustomerId, window).AddIfExists(0, -amounts.Unused);
         }
-
-        return true;
     }
 
-    // The same in one statement (see LedgerSql.SettleAtOnce): on PostgreSQL every statement waits for a round trip.
-    private static bool SettleAtOnce(LedgerBatch batch, SettlementRequest request, string instanceId, Amounts amounts, long cost)
+    // PostgreSQL: the batch deleted the reservation before any command ran if the instance named in it still held it
+    // (Declare, PostgresPrefetch), so whether to bill is known here; the record joins the batch's writes (PostgresWrites),
+    // sent with those of every other settlement in the batch.
+    private static bool SettleWithBatch(LedgerBatch batch, PostgresWrites writes, SettlementRequest request, string instanceId, Amounts amounts, long cost)
     {
         var r = request.Reservation;
-        long settled = Convert.ToInt64(batch.Command(
-            LedgerSql.SettleAtOnce,
-            ("@requestId", r.RequestId), ("@holder", r.InstanceId), ("@key", r.KeyId), ("@customer", r.CustomerId), ("@model", r.Model),
-            ("@prompt", amounts.Prompt), ("@completion", amounts.Completion), ("@priceVersion", r.PriceVersion), ("@cost", cost),
-            ("@started", r.StartedAt.ToUnixTimeMilliseconds()), ("@ended", amounts.Ended), ("@outcome", request.Outcome), ("@instance", instanceId),
-            ("@batch", r.BatchId), ("@period", r.PeriodStart.ToUnixTimeMilliseconds()), ("@reservedCost", r.ReservedMicroUsd),
-            ("@reservedTokens", amounts.ReservedTokens), ("@giveBack", GivesBack(r, amounts)), ("@window", r.WindowStart.ToUnixTimeMilliseconds()),
-            ("@unused", amounts.Unused)).ExecuteScalar(), CultureInfo.InvariantCulture);
-        return settled != 0;
+        var key = (r.RequestId, r.InstanceId);
+        if (!batch.Settling.TryGetValue(key, out bool deleted))
+        {
+            // Not named by Declare: deleted now, in a round trip of its own.
+            var prefetch = new PostgresPrefetch();
+            prefetch.Settle(r.RequestId, r.InstanceId);
+            prefetch.Run(batch);
+            deleted = batch.Settling[key];
+        }
+
+        if (!deleted)
+        {
+            return false;
+        }
+
+        batch.Settling[key] = false;
+        writes.InsertUsage(new UsageRow(
+            r.RequestId, r.KeyId, r.CustomerId, r.Model, amounts.Prompt, amounts.Completion, r.PriceVersion, cost,
+            r.StartedAt.ToUnixTimeMilliseconds(), amounts.Ended, request.Outcome, instanceId, r.BatchId));
+        Count(batch, r, amounts, cost);
+        return true;
     }
 
     /// <summary>What a settlement bills and moves: the tokens billed, those reserved, and the end time.</summary>

@@ -1,0 +1,228 @@
+using System.Data.Common;
+
+namespace Serverless.Core.Metering;
+
+/// <summary>
+/// PostgreSQL: the rows a batch of ledger commands will use, named by the commands (<see cref="LedgerCommand.Declare"/>)
+/// and then locked and read in one round trip before the first command runs: the rate windows and budgets
+/// (created empty where missing, so they can be locked too), the limit policies and the prices; the reservations to settle are deleted there and then, each only by its holder. A row that does not exist
+/// yet costs a second round trip. The commands then decide in memory (<see cref="LedgerCounters"/>), as on SQLite, and that is exact for
+/// the same reason: until this transaction commits, no other instance can change a row it decided on, because it
+/// holds the row's lock. Locks are taken in one statement per table in sorted order, so writers on several instances
+/// wait for each other rather than deadlock.
+/// </summary>
+internal sealed class PostgresPrefetch
+{
+    private readonly HashSet<(string Scope, string Id, long Start)> _windows = [];
+    private readonly HashSet<(string Scope, string Id, long Start)> _budgets = [];
+    private readonly HashSet<(string RequestId, string Holder)> _settled = [];
+    private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _customers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _models = new(StringComparer.Ordinal);
+    private Policy _defaultPolicy;
+
+    public void Window(string scope, string id, long windowStart) => _windows.Add((scope, id, windowStart));
+
+    public void Budget(string scope, string id, long periodStart) => _budgets.Add((scope, id, periodStart));
+
+    /// <summary>A reservation to settle: deleted up front if <paramref name="holder"/> holds it (see <see cref="LedgerBatch.Settling"/>).</summary>
+    public void Settle(string requestId, string holder) => _settled.Add((requestId, holder));
+
+    /// <summary>A key's and its customer's limit policies; <paramref name="defaults"/> stands where there is no policy row.</summary>
+    public void Policies(string keyId, string customerId, Policy defaults)
+    {
+        _keys.Add(keyId);
+        _customers.Add(customerId);
+        _defaultPolicy = defaults;
+    }
+
+    /// <summary>A model's price at <paramref name="at"/> (Unix ms); the first time named wins, later ones are read when needed.</summary>
+    public void Price(string model, long at) => _models.TryAdd(model, at);
+
+    public void Run(LedgerBatch batch)
+    {
+        if (_windows.Count + _budgets.Count + _settled.Count + _keys.Count + _models.Count == 0)
+        {
+            return;
+        }
+
+        batch.SendWrites();
+        var cache = batch.Cache;
+        using (var round = batch.NewBatch())
+        {
+            if (_windows.Count > 0)
+            {
+                PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(_windows));
+            }
+
+            if (_budgets.Count > 0)
+            {
+                PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(_budgets));
+            }
+
+            if (_settled.Count > 0)
+            {
+                PostgresWrites.Add(round, LedgerSql.DeleteReservations,
+                    ("@ids", _settled.Select(s => s.RequestId).ToArray()), ("@holders", _settled.Select(s => s.Holder).ToArray()));
+            }
+
+            if (_keys.Count > 0)
+            {
+                PostgresWrites.Add(round, LedgerSql.SelectPoliciesOf, ("@keys", _keys.ToArray()), ("@customers", _customers.ToArray()));
+            }
+
+            if (_models.Count > 0)
+            {
+                PostgresWrites.Add(round, LedgerSql.SelectPricesOf, ("@models", _models.Keys.ToArray()), ("@nows", _models.Values.ToArray()));
+            }
+
+            using var reader = round.ExecuteReader();
+            if (_windows.Count > 0)
+            {
+                ReadRows(reader, [], cache.Windows, cache.ChangedWindows, columns: 2);
+                reader.NextResult();
+            }
+
+            if (_budgets.Count > 0)
+            {
+                ReadRows(reader, [], cache.Budgets, cache.ChangedBudgets, columns: 4);
+                reader.NextResult();
+            }
+
+            if (_settled.Count > 0)
+            {
+                foreach (var settled in _settled)
+                {
+                    batch.Settling[settled] = false;
+                }
+
+                while (reader.Read())
+                {
+                    batch.Settling[(reader.GetString(0), reader.GetString(1))] = true;
+                }
+
+                reader.NextResult();
+            }
+
+            if (_keys.Count > 0)
+            {
+                ReadPolicies(reader, cache);
+                reader.NextResult();
+            }
+
+            if (_models.Count > 0)
+            {
+                while (reader.Read())
+                {
+                    var price = new PriceRow(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+                    cache.Prices[reader.GetString(0)] = (price, reader.GetInt64(5), reader.IsDBNull(6) ? long.MaxValue : reader.GetInt64(6));
+                }
+            }
+        }
+
+        // Rows that do not exist yet (a new minute's window, a new period's budget): created empty and locked, in a
+        // second round trip that only the first batch of a minute needs.
+        var missingWindows = _windows.Where(k => !cache.Windows.ContainsKey(k)).ToHashSet();
+        var missingBudgets = _budgets.Where(k => !cache.Budgets.ContainsKey(k)).ToHashSet();
+        if (missingWindows.Count + missingBudgets.Count > 0)
+        {
+            Create(batch, missingWindows, missingBudgets);
+        }
+    }
+
+    private static void Create(
+        LedgerBatch batch, HashSet<(string Scope, string Id, long Start)> windows, HashSet<(string Scope, string Id, long Start)> budgets)
+    {
+        var cache = batch.Cache;
+        using var round = batch.NewBatch();
+        if (windows.Count > 0)
+        {
+            PostgresWrites.Add(round, LedgerSql.CreateWindows, Keys(windows));
+            PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(windows));
+        }
+
+        if (budgets.Count > 0)
+        {
+            PostgresWrites.Add(round, LedgerSql.CreateBudgets, Keys(budgets));
+            PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(budgets));
+        }
+
+        using var reader = round.ExecuteReader();
+        if (windows.Count > 0)
+        {
+            var created = Created(reader);
+            reader.NextResult();
+            ReadRows(reader, created, cache.Windows, cache.ChangedWindows, columns: 2);
+            reader.NextResult();
+        }
+
+        if (budgets.Count > 0)
+        {
+            var created = Created(reader);
+            reader.NextResult();
+            ReadRows(reader, created, cache.Budgets, cache.ChangedBudgets, columns: 4);
+        }
+    }
+
+    private void ReadPolicies(DbDataReader reader, LedgerBatchCache cache)
+    {
+        foreach (string key in _keys)
+        {
+            cache.Policies[(LimitScope.Key, key)] = _defaultPolicy;
+        }
+
+        foreach (string customer in _customers)
+        {
+            cache.Policies[(LimitScope.Customer, customer)] = _defaultPolicy;
+        }
+
+        while (reader.Read())
+        {
+            cache.Policies[(reader.GetString(0), reader.GetString(1))] = new Policy(
+                reader.IsDBNull(2) ? _defaultPolicy.RequestsPerMinute : reader.GetInt64(2),
+                reader.IsDBNull(3) ? _defaultPolicy.TokensPerMinute : reader.GetInt64(3),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5));
+        }
+    }
+
+    private static (string Name, object? Value)[] Keys(HashSet<(string Scope, string Id, long Start)> rows) =>
+    [
+        ("@scopes", rows.Select(r => r.Scope).ToArray()),
+        ("@ids", rows.Select(r => r.Id).ToArray()),
+        ("@starts", rows.Select(r => r.Start).ToArray()),
+    ];
+
+    private static HashSet<(string Scope, string Id, long Start)> Created(DbDataReader reader)
+    {
+        var created = new HashSet<(string, string, long)>();
+        while (reader.Read())
+        {
+            created.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+
+        return created;
+    }
+
+    private static void ReadRows(
+        DbDataReader reader, HashSet<(string Scope, string Id, long Start)> created,
+        Dictionary<(string Scope, string Id, long Start), LedgerCounters.Row> rows,
+        List<((string Scope, string Id, long Start) Key, LedgerCounters.Row Row)> changed, int columns)
+    {
+        while (reader.Read())
+        {
+            var key = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+            var row = new LedgerCounters.Row(changed, key);
+            if (created.Contains(key))
+            {
+                row.Created = true;
+            }
+            else
+            {
+                row.Load(reader.GetInt64(3), reader.GetInt64(4), columns > 2 ? reader.GetInt64(5) : 0, columns > 2 ? reader.GetInt64(6) : 0);
+            }
+
+            rows[key] = row;
+        }
+    }
+}
