@@ -13,7 +13,7 @@ namespace Serverless.Integration.Tests.ScaleOut;
 /// PostgreSQL database and one Azurite: the shape of a scaled-out Function App. Set up once as run.sh does it
 /// (migrations, the demo model uploaded and priced), over PostgreSQL.
 /// </summary>
-public sealed class Fleet : IAsyncLifetime
+public class Fleet : IAsyncLifetime
 {
     public const int Size = 3;
 
@@ -31,6 +31,9 @@ public sealed class Fleet : IAsyncLifetime
 
     public string ConnectionString => _database?.ConnectionString ?? throw new InvalidOperationException("The fleet has not started.");
 
+    /// <summary>Settings every host gets on top of the fleet's own.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
@@ -47,6 +50,10 @@ public sealed class Fleet : IAsyncLifetime
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
             ["AzureWebJobsStorage"] = _azurite.ConnectionString,
         };
+        foreach (var (key, value) in Settings)
+        {
+            shared[key] = value;
+        }
 
         for (int i = 0; i < Size; i++)
         {
@@ -82,7 +89,7 @@ public sealed class Fleet : IAsyncLifetime
     /// <summary>What every host printed, for failure messages.</summary>
     public string Output => string.Join("\n", _hosts.Select((h, i) => $"--- host {i}:\n{h.Output}"));
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var host in _hosts)
         {
