@@ -74,4 +74,31 @@ public sealed class InstanceIdentityTests
     {
         Assert.False(_self.IsDeadLocalInstance(Row("elsewhere:1:00000004", "elsewhere", 1, DateTimeOffset.UtcNow.AddDays(-1))));
     }
+
+    [Fact]
+    public void An_instance_with_our_host_name_on_another_azure_instance_is_left_to_its_heartbeat()
+    {
+        // Two containers may share a host name without sharing a process table: the Azure instance id tells them apart.
+        string elsewhere = InstanceIdentity.MachineOf(Environment.MachineName, "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");
+        Assert.NotEqual(_self.Machine, elsewhere);
+        Assert.False(_self.IsDeadLocalInstance(Row($"{elsewhere}:1:00000005", elsewhere, 1, DateTimeOffset.UtcNow.AddDays(-1))));
+    }
+
+    [Theory]
+    [InlineData("host", null, "host")]
+    [InlineData("host", "", "host")]
+    [InlineData("host", "abc", "host/abc")]
+    [InlineData("host", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "host/0f1e2d3c4b5a6978")]
+    public void The_machine_is_the_host_name_joined_by_a_short_azure_instance_id(string host, string? azureInstance, string expected)
+    {
+        Assert.Equal(expected, InstanceIdentity.MachineOf(host, azureInstance));
+    }
+
+    [Fact]
+    public void The_longest_machine_still_fits_the_ledgers_instance_columns()
+    {
+        string machine = InstanceIdentity.MachineOf(new string('h', 300), new string('a', 64));
+        Assert.True(machine.Length <= 81, machine);
+        Assert.True($"{machine}:{int.MaxValue}:00000000".Length <= 128);
+    }
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Data;
+using Serverless.Core.Metering;
 using Serverless.Integration.Tests.Fixtures;
 using Serverless.Testing;
 
@@ -11,7 +12,9 @@ namespace Serverless.Integration.Tests.ScaleOut;
 /// <summary>
 /// Three local hosts, each its own process (its own instance id, key cache, ledger writer and model cache), on one
 /// PostgreSQL database and one Azurite: the shape of a scaled-out Function App. Set up once as run.sh does it
-/// (migrations, the demo model uploaded and priced), over PostgreSQL.
+/// (migrations, the demo model uploaded and priced), over PostgreSQL. Each host runs as its own Azure instance
+/// (<c>WEBSITE_INSTANCE_ID</c>), as a scaled-out app's instances do: none can judge another by its process table, only
+/// by its heartbeat.
 /// </summary>
 public class Fleet : IAsyncLifetime
 {
@@ -60,6 +63,7 @@ public class Fleet : IAsyncLifetime
             _hosts.Add(new LocalHostProcess(new Dictionary<string, string?>(shared)
             {
                 ["ModelStorage:CacheDirectory"] = Path.Combine(_root, $"cache-{i}"),
+                [InstanceIdentity.AzureInstanceVariable] = AzureInstanceId(i),
             }));
         }
 
@@ -71,6 +75,12 @@ public class Fleet : IAsyncLifetime
 
         await Task.WhenAll(_hosts.Select(h => h.StartAsync()));
     }
+
+    /// <summary>The start of the ledger instance id of host <paramref name="host"/>'s current process.</summary>
+    public string InstancePrefix(int host) =>
+        $"{InstanceIdentity.MachineOf(Environment.MachineName, AzureInstanceId(host))}:{_hosts[host].ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}:";
+
+    private static string AzureInstanceId(int host) => $"fleet{host}";
 
     /// <summary>A new API key of <paramref name="customer"/>, issued through the first host's admin API.</summary>
     public async Task<(string Key, string Id)> CreateKeyAsync(string customer)

@@ -2,33 +2,40 @@ using System.Net;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Metering;
-using Serverless.Integration.Tests.Faults;
 
 namespace Serverless.Integration.Tests.ScaleOut;
 
 /// <summary>A fleet whose survivors sweep often, so a dead instance's reservations are settled within seconds.</summary>
 public sealed class SweepingFleet : Fleet
 {
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan DeadInstanceAfter = TimeSpan.FromSeconds(5);
+
     protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
-        ["Metering:HeartbeatInterval"] = "00:00:01",
+        ["Metering:HeartbeatInterval"] = HeartbeatInterval.ToString("c"),
         ["Metering:SweepInterval"] = "00:00:01",
-        ["Metering:DeadInstanceAfter"] = "00:00:05",
+        ["Metering:DeadInstanceAfter"] = DeadInstanceAfter.ToString("c"),
     };
 }
 
-/// <summary>An instance SIGKILLed with streams in flight: a surviving instance settles them once, by the stated policy.</summary>
+/// <summary>
+/// An instance SIGKILLed with streams in flight: a surviving instance settles them once, by the stated policy, when
+/// the dead one's heartbeat is older than <c>Metering:DeadInstanceAfter</c> (the hosts are separate Azure instances, so
+/// no survivor can see the victim's process gone).
+/// </summary>
 public sealed class FleetCrashTests(SweepingFleet fleet) : IClassFixture<SweepingFleet>
 {
     private const int Streams = 8;
     private const string Long = """{"model":"demo","temperature":0,"max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"Tell me about the river."}]}""";
 
     [Fact]
-    public async Task A_killed_instances_streams_are_settled_once_by_a_survivor_billing_the_prompt_only()
+    public async Task A_killed_instances_streams_are_settled_once_by_a_survivor_after_its_heartbeat_lapses_billing_the_prompt_only()
     {
         var (key, _) = await fleet.CreateKeyAsync("fleet-crash");
         var victim = fleet.Hosts[2];
-        string victimPrefix = CrashHost.InstancePrefix(victim.ProcessId);
+        string victimPrefix = fleet.InstancePrefix(2);
         using var client = victim.CreateClient(key);
 
         // Eight long streams at once share the instance's cores, so each takes seconds: they are generating at the kill.
@@ -43,8 +50,9 @@ public sealed class FleetCrashTests(SweepingFleet fleet) : IClassFixture<Sweepin
         }))).ToList();
 
         victim.Kill();
+        var killedAt = DateTimeOffset.UtcNow;
 
-        // A survivor sees the dead process and settles its reservations at its next sweep.
+        // A survivor finds the victim's heartbeat older than DeadInstanceAfter and settles its reservations at its next sweep.
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
@@ -76,6 +84,12 @@ public sealed class FleetCrashTests(SweepingFleet fleet) : IClassFixture<Sweepin
                 Assert.Equal(0, record.CompletionTokens);
                 Assert.True(record.CostMicroUsd > 0, "the prompt of an interrupted request is billed");
                 Assert.False(record.InstanceId.StartsWith(victimPrefix, StringComparison.Ordinal), "a survivor settled it");
+
+                // Not before the heartbeat lapsed: the victim's last heartbeat was at most one interval (and a sweep)
+                // before the kill.
+                Assert.True(
+                    record.EndedAt >= killedAt + SweepingFleet.DeadInstanceAfter - (2 * SweepingFleet.HeartbeatInterval),
+                    $"settled {record.EndedAt - killedAt} after the kill, before the heartbeat could lapse");
             }
             else
             {
