@@ -9,6 +9,7 @@ using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
+using Serverless.Core.Operations;
 
 namespace Serverless.Core;
 
@@ -29,7 +30,8 @@ public static class ServerlessHostingExtensions
             .AddModels(configuration)
             .AddInference(configuration)
             .AddFiles(configuration)
-            .AddBatches(configuration);
+            .AddBatches(configuration)
+            .AddOperations();
         return builder;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 using Serverless.Core.Http;
 using Serverless.Core.Keys;
 using Serverless.Core.Models;
+using Serverless.Core.Operations;
 
 namespace Serverless.Functions;
 
@@ -29,4 +30,9 @@ public sealed class AdminFunctions(ApiDispatcher api)
     public Task<IActionResult> Models(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/models")] HttpRequest request) =>
         api.RunAsync(AdminModelsHandler.Route, request);
+
+    [Function("AdminOverview")]
+    public Task<IActionResult> Overview(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/admin/overview")] HttpRequest request) =>
+        api.RunAsync(AdminOverviewHandler.Route, request);
 }

@@ -124,8 +124,10 @@ internal static class LedgerSql
         """;
 
     public const string Heartbeat = """
-        INSERT INTO "Instances" ("InstanceId", "Machine", "ProcessId", "StartedAt", "LastSeenAt") VALUES (@instance, @machine, @pid, @started, @now)
-        ON CONFLICT ("InstanceId") DO UPDATE SET "LastSeenAt" = excluded."LastSeenAt"
+        INSERT INTO "Instances" ("InstanceId", "Machine", "ProcessId", "StartedAt", "LastSeenAt", "ModelsLoaded", "SlotsInUse", "Slots", "Queued")
+        VALUES (@instance, @machine, @pid, @started, @now, @models, @inUse, @slots, @queued)
+        ON CONFLICT ("InstanceId") DO UPDATE SET "LastSeenAt" = excluded."LastSeenAt", "ModelsLoaded" = excluded."ModelsLoaded",
+            "SlotsInUse" = excluded."SlotsInUse", "Slots" = excluded."Slots", "Queued" = excluded."Queued"
         """;
 
     // PostgreSQL (PostgresPrefetch): before any command of a batch runs, the rate windows and budgets it will use are

@@ -95,6 +95,7 @@ internal sealed class LedgerInstanceConfiguration : IEntityTypeConfiguration<Led
         builder.HasKey(i => i.InstanceId);
         builder.Property(i => i.InstanceId).HasMaxLength(128);
         builder.Property(i => i.Machine).HasMaxLength(128);
+        builder.Property(i => i.ModelsLoaded).HasMaxLength(2048);
     }
 }
 

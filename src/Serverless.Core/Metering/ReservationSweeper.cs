@@ -20,14 +20,17 @@ public sealed partial class ReservationSweeper(
     IDbContextFactory<ServerlessDbContext> databases,
     IOptions<MeteringOptions> options,
     TimeProvider time,
+    IEnumerable<IInstanceLoadSource> loads,
     ILogger<ReservationSweeper> logger) : BackgroundService
 {
     private readonly MeteringOptions _options = options.Value;
 
+    private readonly IInstanceLoadSource? _load = loads.LastOrDefault();
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Registered before the first request is served, so no reservation of ours ever looks orphaned.
-        await writer.SubmitAsync(new HeartbeatCommand(instance, time.GetUtcNow()));
+        await writer.SubmitAsync(new HeartbeatCommand(instance, time.GetUtcNow(), _load?.Current()));
         await base.StartAsync(cancellationToken);
     }
 
@@ -99,7 +102,7 @@ public sealed partial class ReservationSweeper(
                 await SweepAsync(stoppingToken);
                 if (time.GetUtcNow() - lastHeartbeat >= _options.HeartbeatInterval)
                 {
-                    await writer.SubmitAsync(new HeartbeatCommand(instance, time.GetUtcNow()));
+                    await writer.SubmitAsync(new HeartbeatCommand(instance, time.GetUtcNow(), _load?.Current()));
                     lastHeartbeat = time.GetUtcNow();
                 }
 

@@ -94,11 +94,14 @@ public sealed partial class ModelRegistry : IDisposable
         }
     }
 
+    /// <summary>The <see cref="ModelStatus.State"/> of a model loaded in memory.</summary>
+    public const string ReadyState = "ready";
+
     public IReadOnlyList<ModelStatus> Status() =>
         Definitions.Select(d =>
         {
             _entries.TryGetValue(d.Id, out var e);
-            string state = e is null ? "not_loaded" : e.Ready is not null ? "ready" : e.Loading is not null ? "loading" : e.LastError is not null ? "failed" : "not_loaded";
+            string state = e is null ? "not_loaded" : e.Ready is not null ? ReadyState : e.Loading is not null ? "loading" : e.LastError is not null ? "failed" : "not_loaded";
             return new ModelStatus(d.Id, d.ToString(), state, _downloader.DownloadCount(d.Id), e?.Loads ?? 0, e?.Failures ?? 0, e?.LastLoadMilliseconds, e?.LastError);
         }).ToList();
 

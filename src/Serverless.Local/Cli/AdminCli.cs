@@ -68,6 +68,7 @@ internal static class AdminCli
             CustomersCommands.Create(),
             BillingCommands.Create(),
             DashboardCommands.Create(),
+            StatusCommands.Create(),
         };
 
         // "./run.sh help" as well as "./run.sh --help".

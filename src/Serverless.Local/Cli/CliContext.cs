@@ -6,6 +6,7 @@ using Serverless.Core.Data;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
+using Serverless.Core.Operations;
 
 namespace Serverless.Local.Cli;
 
@@ -61,6 +62,8 @@ internal sealed class CliContext(IServiceProvider services)
     public Reconciler Reconciler => Get<Reconciler>();
 
     public TimeProvider Time => Get<TimeProvider>();
+
+    public OperatorOverview Overview => Get<OperatorOverview>();
 
     public Task<ServerlessDbContext> DatabaseAsync(CancellationToken cancellationToken) =>
         Get<IDbContextFactory<ServerlessDbContext>>().CreateDbContextAsync(cancellationToken);

@@ -8,7 +8,7 @@ namespace Serverless.Core.Tests.Architecture;
 /// </summary>
 public sealed class FolderDependencyTests
 {
-    private static readonly string[] Features = ["Billing", "Dashboard", "Files", "Inference", "Jobs", "Keys", "Metering", "Models"];
+    private static readonly string[] Features = ["Billing", "Dashboard", "Files", "Inference", "Jobs", "Keys", "Metering", "Models", "Operations"];
 
     [Theory]
     [InlineData("Http")]
@@ -22,6 +22,13 @@ public sealed class FolderDependencyTests
     public void The_model_store_does_not_depend_on_inference()
     {
         Assert.Empty(References("Models", ["Inference"]));
+    }
+
+    [Fact]
+    public void The_operator_overview_sits_on_top_no_feature_names_it()
+    {
+        // Metering's heartbeat asks an IInstanceLoadSource; Operations implements it, so Metering stays below it.
+        Assert.All(Features.Where(f => f != "Operations"), f => Assert.Empty(References(f, ["Operations"])));
     }
 
     [Fact]

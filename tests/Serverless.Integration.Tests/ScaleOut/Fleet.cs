@@ -50,6 +50,8 @@ public class Fleet : IAsyncLifetime
             ["Database:Provider"] = "Postgres",
             ["Database:ConnectionString"] = _database.ConnectionString,
             ["Database:MaxPoolSize"] = "4",
+            // Heartbeats carry each instance's loaded models and slots to the operator overview.
+            ["Metering:HeartbeatInterval"] = "00:00:01",
             ["ModelStorage:BlobConnectionString"] = _azurite.ConnectionString,
             ["AzureWebJobsStorage"] = _azurite.ConnectionString,
         };

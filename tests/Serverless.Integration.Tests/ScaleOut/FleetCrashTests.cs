@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Serverless.Core.Metering;
@@ -103,9 +105,16 @@ public sealed class FleetCrashTests(SweepingFleet fleet) : IClassFixture<Sweepin
 
         Assert.True(interrupted > 0, "no stream was still generating at the kill");
 
-        // The survivors still serve.
+        // The survivors still serve, and the operator overview shows the victim dead, the others alive.
         using var survivor = fleet.Hosts[0].CreateClient(key);
         using var after = await survivor.GetAsync("/v1/models");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        using var admin = fleet.Hosts[1].CreateClient(fleet.AdminKey);
+        var instances = (await admin.GetFromJsonAsync<JsonElement>("/v1/admin/overview")).GetProperty("instances").EnumerateArray().ToList();
+        for (int h = 0; h < Fleet.Size; h++)
+        {
+            var listed = Assert.Single(instances, i => i.GetProperty("id").GetString()!.StartsWith(fleet.InstancePrefix(h), StringComparison.Ordinal));
+            Assert.Equal(h != 2, listed.GetProperty("alive").GetBoolean());
+        }
     }
 }

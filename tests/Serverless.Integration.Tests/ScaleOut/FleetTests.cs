@@ -179,4 +179,73 @@ public sealed class FleetTests(Fleet fleet) : IClassFixture<Fleet>
         clients.ForEach(c => c.Dispose());
         Assert.All(refusedAfter.Skip(1), t => Assert.True(t <= Fleet.KeyCacheTtl + TimeSpan.FromSeconds(1), $"refused only after {t}"));
     }
+
+    [Fact]
+    public async Task The_overview_from_any_instance_and_the_status_command_show_every_instance_with_its_model_and_todays_usage()
+    {
+        var (key, _) = await fleet.CreateKeyAsync("fleet-overview");
+        for (int i = 0; i < Fleet.Size; i++)
+        {
+            using var client = fleet.Hosts[i].CreateClient(key);
+            using var answer = await client.PostAsync("/v1/chat/completions", Json(Question));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        // Each instance reports its loaded model at its next heartbeat (every second here).
+        using var admin = fleet.Hosts[1].CreateClient(fleet.AdminKey);
+        JsonElement overview = default;
+        List<JsonElement> ours = [];
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await admin.GetAsync("/v1/admin/overview");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            overview = await response.Content.ReadFromJsonAsync<JsonElement>();
+            ours = [.. overview.GetProperty("instances").EnumerateArray()
+                .Where(i => Enumerable.Range(0, Fleet.Size).Any(h => i.GetProperty("id").GetString()!.StartsWith(fleet.InstancePrefix(h), StringComparison.Ordinal)))];
+            if (ours.Count == Fleet.Size && ours.All(i => i.GetProperty("models_loaded").ValueKind == JsonValueKind.Array
+                && i.GetProperty("models_loaded").EnumerateArray().Any(m => m.GetString() == "demo")))
+            {
+                break;
+            }
+
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"the overview never showed three instances with the demo model loaded:\n{overview}");
+            await Task.Delay(200);
+        }
+
+        Assert.Equal("admin.overview", overview.GetProperty("object").GetString());
+        Assert.All(ours, i =>
+        {
+            Assert.True(i.GetProperty("alive").GetBoolean());
+            Assert.InRange(i.GetProperty("heartbeat_age_seconds").GetDouble(), 0, 10);
+            Assert.Equal(8, i.GetProperty("slots").GetInt32());
+            Assert.Equal(0, i.GetProperty("queued").GetInt32());
+        });
+
+        // Today's row for the customer is the ledger's, to the token and the micro-dollar.
+        long since = overview.GetProperty("today").GetProperty("start").GetInt64();
+        await using var db = fleet.Database();
+        var records = (await db.Set<UsageRecord>().AsNoTracking().Where(r => r.CustomerId == "fleet-overview").ToListAsync())
+            .Where(r => r.EndedAt >= DateTimeOffset.FromUnixTimeSeconds(since)).ToList();
+        var row = Assert.Single(overview.GetProperty("today").GetProperty("customers").EnumerateArray(), c => c.GetProperty("customer").GetString() == "fleet-overview");
+        Assert.Equal(records.Count, row.GetProperty("requests").GetInt64());
+        Assert.Equal(records.Sum(r => r.PromptTokens), row.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(records.Sum(r => r.CompletionTokens), row.GetProperty("output_tokens").GetInt64());
+        Assert.Equal(records.Sum(r => r.CostMicroUsd), row.GetProperty("revenue_micro_usd").GetInt64());
+
+        // An API key is not the admin key.
+        using var customer = fleet.Hosts[0].CreateClient(key);
+        using var refused = await customer.GetAsync("/v1/admin/overview");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        // ./run.sh status prints the same as tables.
+        var status = await fleet.Hosts[2].RunCommandAsync("status");
+        Assert.True(status.ExitCode == 0, status.Output);
+        for (int h = 0; h < Fleet.Size; h++)
+        {
+            Assert.Contains(fleet.InstancePrefix(h), status.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Matches($@"fleet-overview\s+{records.Count}\s+{records.Sum(r => r.PromptTokens)}\s+{records.Sum(r => r.CompletionTokens)}\s", status.Output);
+    }
 }

@@ -537,7 +537,16 @@ namespace Serverless.Core.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(128);
 
+                    b.Property<string>("ModelsLoaded")
+                        .HasMaxLength(2048);
+
                     b.Property<int>("ProcessId");
+
+                    b.Property<int?>("Queued");
+
+                    b.Property<int?>("Slots");
+
+                    b.Property<int?>("SlotsInUse");
 
                     b.Property<long>("StartedAt");
 
