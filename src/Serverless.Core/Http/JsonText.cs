@@ -18,6 +18,21 @@ public static class JsonText
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>JSON written with a <see cref="Utf8JsonWriter"/>, as a string.</summary>
+    /// <param name="write">What to write.</param>
+    /// <param name="encoder">How to escape text (the writer's default escapes HTML-sensitive and non-ASCII characters).</param>
+    public static string Write(Action<Utf8JsonWriter> write, System.Text.Encodings.Web.JavaScriptEncoder? encoder = null)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = encoder }))
+        {
+            write(json);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>What is wrong with the text of <paramref name="json"/> (already known to parse), or null when nothing is.</summary>
     public static string? FindInvalid(ReadOnlySpan<byte> json)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntimeGenAI;
@@ -175,14 +174,5 @@ public static class ChatPrompt
         }
     }
 
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            write(json);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    private static string Json(Action<Utf8JsonWriter> write) => JsonText.Write(write);
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Serverless.Core.Http;
 using Serverless.Core.Models;
@@ -96,14 +94,5 @@ public sealed record ToolCallSyntax(string Start, string End, bool SpecialTokens
     /// <summary>A JSON value without insignificant white space.</summary>
     public static string Compact(JsonElement value) => Write(value.WriteTo);
 
-    private static string Write(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(json);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    private static string Write(Action<Utf8JsonWriter> write) => JsonText.Write(write, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
 }
