@@ -29,13 +29,23 @@ public class Fleet : IAsyncLifetime
 
     public IReadOnlyList<LocalHostProcess> Hosts => _hosts;
 
+    /// <summary>How long setting up and starting the fleet took (for reports).</summary>
+    public TimeSpan StartedIn { get; private set; }
+
     public string ConnectionString => _database?.ConnectionString ?? throw new InvalidOperationException("The fleet has not started.");
+
+    /// <summary>The fleet's one storage account (Azurite): model blobs, batch files and the Durable Task hub.</summary>
+    public string StorageConnectionString => _azurite.ConnectionString;
 
     /// <summary>Settings every host gets on top of the fleet's own.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
-    public async Task InitializeAsync()
+    /// <summary>Settings of host <paramref name="index"/> alone, on top of the shared ones.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> HostSettings(int index) => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
     {
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await _azurite.InitializeAsync();
         _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         Directory.CreateDirectory(_root);
@@ -57,10 +67,16 @@ public class Fleet : IAsyncLifetime
 
         for (int i = 0; i < Size; i++)
         {
-            _hosts.Add(new LocalHostProcess(new Dictionary<string, string?>(shared)
+            var settings = new Dictionary<string, string?>(shared)
             {
                 ["ModelStorage:CacheDirectory"] = Path.Combine(_root, $"cache-{i}"),
-            }));
+            };
+            foreach (var (key, value) in HostSettings(i))
+            {
+                settings[key] = value;
+            }
+
+            _hosts.Add(new LocalHostProcess(settings));
         }
 
         var setup = await _hosts[0].RunCommandAsync("setup", "--dev-key-file", Path.Combine(_root, "dev-key"));
@@ -70,6 +86,7 @@ public class Fleet : IAsyncLifetime
         }
 
         await Task.WhenAll(_hosts.Select(h => h.StartAsync()));
+        StartedIn = started.Elapsed;
     }
 
     /// <summary>A new API key of <paramref name="customer"/>, issued through the first host's admin API.</summary>
