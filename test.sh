@@ -26,6 +26,12 @@ if [ -z "${SERVERLESS_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
     || { echo "Chromium is required (apt-get install -y chromium)" >&2; exit 1; }
 fi
 
+# Prometheus (Debian's package) for the test that scrapes the local host's /metrics and queries what it stored.
+if [ -z "${SERVERLESS_TEST_PROMETHEUS:-}" ] && [ ! -x /usr/bin/prometheus ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; } \
+    || { echo "Prometheus is required (apt-get install -y prometheus)" >&2; exit 1; }
+fi
+
 # Packages come from the committed lock files only (eng/restore.sh); a locked package the registry no longer serves
 # stops here with one line naming it and the command that updates the locks.
 if ! bash eng/restore.sh; then

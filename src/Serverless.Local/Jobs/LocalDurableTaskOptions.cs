@@ -7,7 +7,7 @@ namespace Serverless.Local.Jobs;
 /// The Functions app ignores it: there, host.json's extensions.durableTask configures Durable Functions. The storage
 /// account is AzureWebJobsStorage and the task hub DurableTaskHubName, as in the Functions app.
 /// </summary>
-public sealed class LocalDurableTaskOptions
+public sealed class LocalDurableTaskOptions : IValidatableObject
 {
     public const string SectionName = "LocalDurableTask";
 
@@ -33,6 +33,21 @@ public sealed class LocalDurableTaskOptions
     [Range(1, 16)]
     public int PartitionCount { get; set; } = 4;
 
+    /// <summary>
+    /// How long a host's claim on a partition (a control queue, with the orchestrations hashed to it) lasts unless
+    /// renewed. When a host dies, the others take its partitions over once this has run out (DurableTask.AzureStorage's
+    /// LeaseInterval, 30 seconds by default); a host restarted on the same address takes its own back at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:10:00")]
+    public TimeSpan PartitionLeaseInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a host renews its partition leases, claims expired ones and rebalances partitions over the hosts
+    /// (LeaseAcquireInterval and LeaseRenewInterval, 10 seconds by default); shorter than <see cref="PartitionLeaseInterval"/>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan PartitionLeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Activities (batch chunks) this host runs at once.</summary>
     [Range(1, 1000)]
     public int MaxConcurrentActivities { get; set; } = 10;
@@ -40,4 +55,14 @@ public sealed class LocalDurableTaskOptions
     /// <summary>Orchestration episodes this host runs at once.</summary>
     [Range(1, 1000)]
     public int MaxConcurrentOrchestrations { get; set; } = 10;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (PartitionLeaseRenewInterval >= PartitionLeaseInterval)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(PartitionLeaseRenewInterval)} must be shorter than {nameof(PartitionLeaseInterval)}: a lease renewed only as it runs out is lost to other hosts.",
+                [nameof(PartitionLeaseRenewInterval)]);
+        }
+    }
 }

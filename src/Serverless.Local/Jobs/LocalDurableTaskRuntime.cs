@@ -1,5 +1,7 @@
 using DurableTask.AzureStorage;
 using DurableTask.Core;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Shims;
@@ -15,8 +17,10 @@ namespace Serverless.Local.Jobs;
 /// <summary>
 /// Runs the batch orchestrator and its activities in the local host on DurableTask.Core with the Azure Storage backend
 /// (Azurite locally), through the same shims Durable Functions' own runtimes use, so the orchestration is durable here
-/// too: a host killed mid-batch continues the batch when it starts again. Starts in the background and keeps trying
-/// while storage is not reachable; the rest of the host does not wait for it.
+/// too: a host killed mid-batch continues the batch when it starts again, and several hosts on one storage account
+/// share the task hub as Durable Functions instances do (each a worker of its own: see <see cref="WorkerIdFor"/>), the
+/// survivors taking over a dead host's partitions. Starts in the background and keeps trying while storage is not
+/// reachable; the rest of the host does not wait for it.
 /// </summary>
 public sealed partial class LocalDurableTaskRuntime(
     IServiceProvider services,
@@ -37,6 +41,22 @@ public sealed partial class LocalDurableTaskRuntime(
 
     public string HubName => configuration["DurableTaskHubName"] is { Length: > 0 } name ? name : DefaultHubName;
 
+    /// <summary>
+    /// The name of a host among the task hub's workers (the owner its partition table records): the machine name and
+    /// the addresses the host listens on. Two live hosts must never share a name: each would renew the other's
+    /// partition leases as its own, both would read the same control queues, and when one died the other would never
+    /// take its partitions over, because it already counted them as its own. Two hosts on one machine cannot listen on
+    /// one address, so their names differ; a host restarted on its address has its old name and takes its partitions
+    /// back at once instead of waiting for their leases to run out. Without addresses (an in-memory test server) it is
+    /// the machine name alone, DurableTask.AzureStorage's default.
+    /// </summary>
+    public static string WorkerIdFor(string machineName, IEnumerable<string> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var listening = addresses.Order(StringComparer.Ordinal).ToList();
+        return listening.Count == 0 ? machineName : machineName + " " + string.Join(' ', listening);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
@@ -45,7 +65,8 @@ public sealed partial class LocalDurableTaskRuntime(
             // Forced: a chunk in flight is not waited for; its message returns after the visibility timeout and the
             // chunk runs again, resuming its lines without billing any twice. Bounded: with storage already gone
             // (Ctrl+C stops Azurite too) releasing the partition leases would retry forever, and a lease left behind
-            // is taken back at once by the next start (same worker id).
+            // is taken back at once by the next start on the same address (same worker id), or by other hosts once
+            // it runs out.
             try
             {
                 await worker.StopAsync(isForced: true).WaitAsync(StopTimeout, cancellationToken);
@@ -59,19 +80,29 @@ public sealed partial class LocalDurableTaskRuntime(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        string workerId;
+        try
+        {
+            workerId = await WorkerIdAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         var delay = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var service = new AzureStorageOrchestrationService(Settings());
+                var service = new AzureStorageOrchestrationService(Settings(workerId));
                 await service.CreateIfNotExistsAsync();
                 var worker = new TaskHubWorker(service, loggerFactory);
                 Register(worker);
                 await worker.StartAsync();
                 _worker = worker;
                 _client.TrySetResult(new TaskHubClient(service, null, loggerFactory));
-                LogStarted(logger, HubName);
+                LogStarted(logger, HubName, workerId);
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -91,7 +122,24 @@ public sealed partial class LocalDurableTaskRuntime(
         }
     }
 
-    private AzureStorageOrchestrationServiceSettings Settings()
+    /// <summary>This host's <see cref="WorkerIdFor">worker id</see>, once the server listens (after the hosted services started).</summary>
+    private async Task<string> WorkerIdAsync(CancellationToken stoppingToken)
+    {
+        if (services.GetService<IServer>() is not { } server)
+        {
+            return WorkerIdFor(Environment.MachineName, []);
+        }
+
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+
+        return WorkerIdFor(Environment.MachineName, server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
+    }
+
+    private AzureStorageOrchestrationServiceSettings Settings(string workerId)
     {
         var o = options.Value;
         string connection = configuration["AzureWebJobsStorage"] is { Length: > 0 } value ? value : "UseDevelopmentStorage=true";
@@ -105,9 +153,13 @@ public sealed partial class LocalDurableTaskRuntime(
             MaxQueuePollingInterval = o.MaxQueuePollingInterval,
             MaxConcurrentTaskActivityWorkItems = o.MaxConcurrentActivities,
             MaxConcurrentTaskOrchestrationWorkItems = o.MaxConcurrentOrchestrations,
-            // One local host per task hub: no app lease to wait for after a crash. The worker id stays the machine name,
-            // so a restarted host owns its partitions again at once instead of waiting for their leases to expire.
+            // No app lease: every host of the hub works at once (the app lease would let one alone run and the others
+            // wait), sharing the partitions through their leases as Durable Functions instances do.
             UseAppLease = false,
+            WorkerId = workerId,
+            LeaseInterval = o.PartitionLeaseInterval,
+            LeaseAcquireInterval = o.PartitionLeaseRenewInterval,
+            LeaseRenewInterval = o.PartitionLeaseRenewInterval,
             LoggerFactory = loggerFactory,
         };
     }
@@ -143,8 +195,8 @@ public sealed partial class LocalDurableTaskRuntime(
         public override T Create() => _create();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Durable Task hub '{HubName}' started (DurableTask.Core on Azure Storage)")]
-    private static partial void LogStarted(ILogger logger, string hubName);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Durable Task hub '{HubName}' started as worker '{WorkerId}' (DurableTask.Core on Azure Storage)")]
+    private static partial void LogStarted(ILogger logger, string hubName, string workerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Durable Task hub '{HubName}' did not stop within {Timeout}; leaving it")]
     private static partial void LogStopAbandoned(ILogger logger, string hubName, TimeSpan timeout);

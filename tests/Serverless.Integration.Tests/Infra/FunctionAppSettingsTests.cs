@@ -31,6 +31,8 @@ public sealed partial class FunctionAppSettingsTests(BicepTemplateFixture bicep)
         ["LocalDurableTask__WorkItemQueueVisibilityTimeout"] = "(local host only: host.json durableTask.storageProvider)",
         ["LocalDurableTask__MaxQueuePollingInterval"] = "(local host only: host.json durableTask.storageProvider)",
         ["LocalDurableTask__PartitionCount"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__PartitionLeaseInterval"] = "(local host only: host.json durableTask.storageProvider)",
+        ["LocalDurableTask__PartitionLeaseRenewInterval"] = "(local host only: host.json durableTask.storageProvider)",
         ["LocalDurableTask__MaxConcurrentActivities"] = "(local host only: host.json durableTask)",
         ["LocalDurableTask__MaxConcurrentOrchestrations"] = "(local host only: host.json durableTask)",
     };

@@ -32,13 +32,23 @@ public class Fleet : IAsyncLifetime
 
     public IReadOnlyList<LocalHostProcess> Hosts => _hosts;
 
+    /// <summary>How long setting up and starting the fleet took (for reports).</summary>
+    public TimeSpan StartedIn { get; private set; }
+
     public string ConnectionString => _database?.ConnectionString ?? throw new InvalidOperationException("The fleet has not started.");
+
+    /// <summary>The fleet's one storage account (Azurite): model blobs, batch files and the Durable Task hub.</summary>
+    public string StorageConnectionString => _azurite.ConnectionString;
 
     /// <summary>Settings every host gets on top of the fleet's own.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>();
 
-    public async Task InitializeAsync()
+    /// <summary>Settings of host <paramref name="index"/> alone, on top of the shared ones.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> HostSettings(int index) => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
     {
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await _azurite.InitializeAsync();
         _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         Directory.CreateDirectory(_root);
@@ -62,11 +72,17 @@ public class Fleet : IAsyncLifetime
 
         for (int i = 0; i < Size; i++)
         {
-            _hosts.Add(new LocalHostProcess(new Dictionary<string, string?>(shared)
+            var settings = new Dictionary<string, string?>(shared)
             {
                 ["ModelStorage:CacheDirectory"] = Path.Combine(_root, $"cache-{i}"),
                 [InstanceIdentity.AzureInstanceVariable] = AzureInstanceId(i),
-            }));
+            };
+            foreach (var (key, value) in HostSettings(i))
+            {
+                settings[key] = value;
+            }
+
+            _hosts.Add(new LocalHostProcess(settings));
         }
 
         var setup = await _hosts[0].RunCommandAsync("setup", "--dev-key-file", Path.Combine(_root, "dev-key"));
@@ -76,6 +92,7 @@ public class Fleet : IAsyncLifetime
         }
 
         await Task.WhenAll(_hosts.Select(h => h.StartAsync()));
+        StartedIn = started.Elapsed;
     }
 
     /// <summary>The start of the ledger instance id of host <paramref name="host"/>'s current process.</summary>

@@ -19,6 +19,9 @@ public sealed class SweepingFleet : Fleet
         ["Metering:HeartbeatInterval"] = HeartbeatInterval.ToString("c"),
         ["Metering:SweepInterval"] = "00:00:01",
         ["Metering:DeadInstanceAfter"] = DeadInstanceAfter.ToString("c"),
+        // The eight streams of one key all generate at once (by default a customer holds half the slots and the rest
+        // queue behind 2,000-token streams, long enough on a loaded machine to time out with 429).
+        ["Inference:MaxConcurrentPerCustomer"] = "8",
     };
 }
 

@@ -6,10 +6,12 @@ namespace Serverless.Testing.Stripe;
 /// <param name="Segments">The path split on '/', e.g. ["v1", "customers", "cus_1"].</param>
 /// <param name="Parameters">The form body of a v1 POST, or the query string of a GET.</param>
 /// <param name="Json">The body of a v2 POST (null for v1 calls).</param>
+/// <param name="ApiKey">The account's secret key the call was made with (for the stream, the one that opened the session).</param>
 internal sealed record FakeStripeRequest(
     StripeEndpoint Endpoint,
     string Method,
     string[] Segments,
     StripeForm Parameters,
     JsonNode? Json,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    string ApiKey);

@@ -28,6 +28,8 @@ public sealed class FakeStripeServer : IAsyncDisposable
     private readonly FakeStripeStore _store;
     private readonly FailurePlan _failures = new();
     private readonly ConcurrentDictionary<StripeEndpoint, int> _calls = new();
+    private readonly ConcurrentDictionary<string, bool> _apiKeys = new(StringComparer.Ordinal);
+    private readonly List<CallTrace> _callLog = [];
     private readonly CountSignal _reports = new();
     private readonly CountSignal _accepted = new();
     private readonly CountSignal _deliveries = new();
@@ -45,6 +47,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
     {
         _options = options;
         _store = new FakeStripeStore(options);
+        _apiKeys[options.ApiKey] = true;
         _webhookClient = options.WebhookHandler is { } handler ? new HttpClient(handler, disposeHandler: false) : new HttpClient();
     }
 
@@ -93,6 +96,29 @@ public sealed class FakeStripeServer : IAsyncDisposable
         var http = new HttpClient { Timeout = timeout ?? SystemNetHttpClient.DefaultHttpTimeout };
         _clients.Add(http);
         return new StripeClient(CreateClientOptions(new SystemNetHttpClient(http, maxNetworkRetries), apiKey));
+    }
+
+    /// <summary>
+    /// Another secret key of the same account, accepted from now on like <see cref="ApiKey"/> (Stripe lets an account
+    /// hold several, e.g. while one is rolled). Giving each client its own key lets <see cref="Calls"/> tell them apart.
+    /// </summary>
+    public string AddApiKey()
+    {
+        string key = "sk_test_fake" + Guid.NewGuid().ToString("N");
+        _apiKeys[key] = true;
+        return key;
+    }
+
+    /// <summary>Every call that reached the fake, in the order they arrived, the ones still open included.</summary>
+    public IReadOnlyList<FakeStripeCall> Calls
+    {
+        get
+        {
+            lock (_callLog)
+            {
+                return _callLog.Select(c => c.Snapshot()).ToList();
+            }
+        }
     }
 
     /// <summary>Adds a customer without an API call.</summary>
@@ -293,22 +319,42 @@ public sealed class FakeStripeServer : IAsyncDisposable
         var path = http.Request.Path.Value ?? "/";
         var route = FakeStripeRoute.Match(http.Request.Method, path);
         _calls.AddOrUpdate(route?.Endpoint ?? StripeEndpoint.Unknown, 1, (_, n) => n + 1);
+        var trace = new CallTrace(route?.Endpoint ?? StripeEndpoint.Unknown, Now);
+        lock (_callLog)
+        {
+            _callLog.Add(trace);
+        }
 
-        FakeStripeResponse? response;
+        int? status = null;
         try
         {
-            response = await ProcessAsync(http, route, path);
-        }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
+            FakeStripeResponse? response;
+            try
+            {
+                response = await ProcessAsync(http, route, path, trace);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
 
-        if (response is null)
-        {
-            return;
+            if (response is not null)
+            {
+                await WriteAsync(http, response);
+                status = response.Status;
+            }
         }
+        finally
+        {
+            lock (_callLog)
+            {
+                trace.End(Now, status);
+            }
+        }
+    }
 
+    private async Task WriteAsync(HttpContext http, FakeStripeResponse response)
+    {
         http.Response.StatusCode = response.Status;
         http.Response.ContentType = "application/json";
         http.Response.Headers["Request-Id"] = StripeEventPayloads.NewId("req_");
@@ -327,7 +373,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
     }
 
     /// <summary>The Stripe pipeline for one call; null when the connection is dropped instead of answered.</summary>
-    private async Task<FakeStripeResponse?> ProcessAsync(HttpContext http, FakeStripeRoute? route, string path)
+    private async Task<FakeStripeResponse?> ProcessAsync(HttpContext http, FakeStripeRoute? route, string path, CallTrace trace)
     {
         var onMeterEventsHost = http.Connection.LocalPort == _meterEventsPort;
         if (route is null || (_options.SeparateMeterEventsHost && route.OnMeterEventsHost != onMeterEventsHost))
@@ -339,6 +385,12 @@ public sealed class FakeStripeServer : IAsyncDisposable
         if (Authenticate(route, principal) is { } authFailure)
         {
             return authFailure;
+        }
+
+        string apiKey = AccountKey(principal!);
+        lock (_callLog)
+        {
+            trace.ApiKey = apiKey;
         }
 
         var version = http.Request.Headers["Stripe-Version"].ToString();
@@ -392,7 +444,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
         var newReports = new List<MeterErrorReport>();
         try
         {
-            response = await ExecuteAsync(http, route, parameters, json, failure, newReports);
+            response = await ExecuteAsync(http, route, parameters, json, failure, newReports, apiKey, trace);
         }
         catch
         {
@@ -434,7 +486,8 @@ public sealed class FakeStripeServer : IAsyncDisposable
     }
 
     private async Task<FakeStripeResponse> ExecuteAsync(
-        HttpContext http, FakeStripeRoute route, StripeForm parameters, JsonNode? json, StripeFailure? failure, List<MeterErrorReport> newReports)
+        HttpContext http, FakeStripeRoute route, StripeForm parameters, JsonNode? json, StripeFailure? failure, List<MeterErrorReport> newReports,
+        string apiKey, CallTrace trace)
     {
         (string, string)? slot = null;
         if (route.Endpoint == StripeEndpoint.MeterEvents)
@@ -475,10 +528,16 @@ public sealed class FakeStripeServer : IAsyncDisposable
             {
                 var reportsBefore = _store.ErrorReports.Count;
                 var eventsBefore = _store.Events.Count;
-                var request = new FakeStripeRequest(route.Endpoint, http.Request.Method, route.Segments, parameters, json, Now);
+                var request = new FakeStripeRequest(route.Endpoint, http.Request.Method, route.Segments, parameters, json, Now, apiKey);
                 var response = route.Handler(_store, request);
                 newReports.AddRange(_store.ErrorReports.Skip(reportsBefore));
-                _accepted.Add(_store.Events.Count - eventsBefore);
+                var accepted = _store.Events.Skip(eventsBefore).Select(e => e.Identifier).ToList();
+                lock (_callLog)
+                {
+                    trace.Accepted.AddRange(accepted);
+                }
+
+                _accepted.Add(accepted.Count);
                 return response;
             }
         }
@@ -505,7 +564,7 @@ public sealed class FakeStripeServer : IAsyncDisposable
 
         if (route.Endpoint != StripeEndpoint.MeterEventStream)
         {
-            return principal == _options.ApiKey ? null : Error(route, 401, $"Invalid API Key provided: {Mask(principal)}");
+            return _apiKeys.ContainsKey(principal) ? null : Error(route, 401, $"Invalid API Key provided: {Mask(principal)}");
         }
 
         lock (_store.Gate)
@@ -521,6 +580,15 @@ public sealed class FakeStripeServer : IAsyncDisposable
                     "The meter event session has expired. Create a new session to continue sending meter events.",
                     "billing_meter_event_session_expired")
                 : null;
+        }
+    }
+
+    /// <summary>The secret key behind an authenticated principal: itself, or for a session token the key that opened the session.</summary>
+    private string AccountKey(string principal)
+    {
+        lock (_store.Gate)
+        {
+            return _store.SessionKeys.GetValueOrDefault(principal, principal);
         }
     }
 
@@ -617,4 +685,23 @@ public sealed class FakeStripeServer : IAsyncDisposable
 
     private static string Mask(string key) =>
         key.Length <= 12 ? new string('*', key.Length) : key[..8] + new string('*', key.Length - 12) + key[^4..];
+
+    /// <summary>What <see cref="Calls"/> reports of one call, filled in as it goes; guarded by the call log's lock.</summary>
+    private sealed class CallTrace(StripeEndpoint endpoint, DateTimeOffset started)
+    {
+        public string? ApiKey { get; set; }
+
+        public List<string> Accepted { get; } = [];
+
+        private DateTimeOffset? _ended;
+        private int? _status;
+
+        public void End(DateTimeOffset ended, int? status)
+        {
+            _ended = ended;
+            _status = status;
+        }
+
+        public FakeStripeCall Snapshot() => new(endpoint, ApiKey, started, _ended, _status, [.. Accepted]);
+    }
 }

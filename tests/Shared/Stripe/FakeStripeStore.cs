@@ -23,6 +23,9 @@ internal sealed class FakeStripeStore(FakeStripeOptions options)
 
     public Dictionary<string, DateTimeOffset> Sessions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Per meter event session token: the secret key that opened the session.</summary>
+    public Dictionary<string, string> SessionKeys { get; } = new(StringComparer.Ordinal);
+
     public Dictionary<(string Principal, string Key), IdempotencyRecord> Idempotency { get; } = [];
 
     public List<MeterErrorReport> ErrorReports { get; } = [];

@@ -19,6 +19,7 @@ internal static class MeterEventStreamHandlers
         var token = StripeEventPayloads.NewId("mes_tok_");
         var expiresAt = request.Now + store.Options.MeterEventSessionLifetime;
         store.Sessions[token] = expiresAt;
+        store.SessionKeys[token] = request.ApiKey;
         return FakeStripeResponse.Ok(StripeJson.Session(StripeEventPayloads.NewId("mes_"), token, request.Now, expiresAt));
     }
 
