@@ -9,6 +9,7 @@ using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core;
 
@@ -19,6 +20,7 @@ public static class ServerlessHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
+        builder.AddServerlessTelemetry();
         builder.Services
             .AddApi()
             .AddDatabase(configuration)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Billing;
 
@@ -23,6 +24,8 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<Reconciler>();
         services.AddSingleton<BillingSetup>();
         services.AddSingleton<BillingAdmin>();
+        services.AddSingleton<ExportBacklogReader>();
+        services.AddSingleton<IExportBacklog>(provider => provider.GetRequiredService<ExportBacklogReader>());
         services.AddSingleton<StripeWebhookSignature>();
         services.AddSingleton<StripeWebhookProcessor>();
         services.AddApiRoutes(

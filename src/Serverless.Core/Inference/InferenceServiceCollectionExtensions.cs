@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Inference;
 
@@ -15,9 +16,8 @@ public static class InferenceServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<GenerationGate>();
+        services.AddSingleton<IGenerationCapacity>(provider => provider.GetRequiredService<GenerationGate>());
         services.AddSingleton<PromptGate>();
-        services.AddMetrics();
-        services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<CompletionService>();
         services.AddApiRoutes(ChatCompletionsHandler.Route, CompletionsHandler.Route);
 
