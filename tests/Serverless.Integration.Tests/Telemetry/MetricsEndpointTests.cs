@@ -68,6 +68,8 @@ public sealed class MetricsEndpointTests(TelemetryServiceFixture service)
             "serverless_billing_outbox_pending",
             "serverless_billing_outbox_oldest_age_seconds",
             "serverless_api_errors_total{",
+            "serverless_model_load_duration_seconds_bucket{",
+            "serverless_model_cold_starts_total{",
         ];
         var waited = Stopwatch.StartNew();
         while (true)

@@ -14,7 +14,7 @@ namespace Serverless.Integration.Tests.Telemetry;
 /// <summary>
 /// serverless.tokens is counted when the ledger commits a record, so it equals the ledger: whole and streamed requests,
 /// a client that disconnects mid-stream (billed for the tokens until then), a batch line, and a reservation of a dead
-/// instance settled by the sweeper.
+/// instance settled by the sweeper. The batch line is counted once in serverless.batch.lines.
 /// </summary>
 [Collection(TelemetryServiceTestGroup.Name)]
 public sealed class TokenCounterTests(TelemetryServiceFixture service)
@@ -30,13 +30,27 @@ public sealed class TokenCounterTests(TelemetryServiceFixture service)
         listener.InstrumentPublished = (instrument, l) =>
         {
             // This host's meter only (several hosts share the test process).
-            if (instrument.Meter.Scope == factory && instrument.Meter.Name == ServerlessTelemetry.Name && instrument.Name == ServerlessMetrics.Names.Tokens)
+            if (instrument.Meter.Scope == factory && instrument.Meter.Name == ServerlessTelemetry.Name && instrument.Name is ServerlessMetrics.Names.Tokens or ServerlessMetrics.Names.BatchLines)
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
+        var lines = new ConcurrentQueue<string>();
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
+            if (instrument.Name == ServerlessMetrics.Names.BatchLines)
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == TelemetryAttributes.BatchLineOutcome)
+                    {
+                        lines.Enqueue((string)tag.Value!);
+                    }
+                }
+
+                return;
+            }
+
             string? tokenType = null;
             bool ours = false;
             foreach (var tag in tags)
@@ -78,6 +92,9 @@ public sealed class TokenCounterTests(TelemetryServiceFixture service)
         string file = await client.UploadAsync([BatchCalls.CompletionLine("one", 5)]);
         string batchId = (await client.CreateBatchAsync(file)).GetProperty("id").GetString()!;
         Assert.Equal("completed", BatchCalls.Status(await client.WaitUntilDoneAsync(batchId)));
+
+        // Tests of this host run one at a time: this batch's line is the only one run meanwhile.
+        Assert.Equal(["completed"], lines);
 
         // A reservation whose instance is gone, settled by the sweeper as failed_after_start (prompt billed).
         var now = DateTimeOffset.UtcNow;
