@@ -18,6 +18,7 @@ public static class BillingServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.ApiBase, UriKind.Absolute, out _) && Uri.TryCreate(o.MeterEventsBase, UriKind.Absolute, out _), "Stripe:ApiBase and Stripe:MeterEventsBase must be absolute URLs.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeOptions>, StripeSecretsValidator>();
+        services.AddServerlessMetrics();
         services.AddSingleton<StripeClientFactory>();
         services.AddSingleton<MeterEventSender>();
         services.AddSingleton<UsageExporter>();

@@ -15,6 +15,7 @@ public static class InferenceServiceCollectionExtensions
             .Bind(configuration.GetSection(InferenceOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddServerlessMetrics();
         services.AddSingleton<GenerationGate>();
         services.AddSingleton<IGenerationCapacity>(provider => provider.GetRequiredService<GenerationGate>());
         services.AddSingleton<PromptGate>();

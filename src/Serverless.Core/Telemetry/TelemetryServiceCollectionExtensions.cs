@@ -27,8 +27,7 @@ public static class TelemetryServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<TelemetryOptions>().Bind(builder.Configuration.GetSection(TelemetryOptions.SectionName)).ValidateOnStart();
-        services.AddMetrics();
-        services.TryAddSingleton<ServerlessMetrics>();
+        services.AddServerlessMetrics();
 
         // Every log record made inside a span carries its trace and span ids (as a scope to providers that read scopes,
         // as fields of the record to OpenTelemetry's), so a log line leads to its trace.
@@ -42,6 +41,14 @@ public static class TelemetryServiceCollectionExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>The instruments (<see cref="ServerlessMetrics"/>), once however many features ask: each feature that records asks.</summary>
+    public static IServiceCollection AddServerlessMetrics(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<ServerlessMetrics>();
+        return services;
     }
 
     /// <summary>
