@@ -21,17 +21,6 @@ public static class ServerlessTelemetry
     public static Activity? Start(string name, ActivityKind kind = ActivityKind.Internal) => Source.StartActivity(name, kind);
 
     /// <summary>
-    /// Records a span that already ended (a model load another task ran, a wait measured by its end): a child of the
-    /// current span, from <paramref name="started"/> to now.
-    /// </summary>
-    public static Activity? Record(string name, DateTimeOffset started)
-    {
-        var activity = Source.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: started);
-        activity?.Stop();
-        return activity;
-    }
-
-    /// <summary>
     /// The trace of a batch: its id and the span id of its orchestration span, both derived from the batch id, so every
     /// activity of the batch (on any instance, after any restart, in either Durable runtime) finds its parent without
     /// storing anything. The orchestration span itself is recorded when the batch ends (<see cref="RecordBatchOrchestration"/>).
