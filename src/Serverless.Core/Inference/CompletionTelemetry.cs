@@ -25,6 +25,7 @@ internal sealed class CompletionTelemetry : IDisposable
     private long _generationEnded;
     private string? _outcome;
     private string? _errorType;
+    private bool _completed;
 
     public CompletionTelemetry(CompletionSink sink, bool knownModel, ServerlessMetrics metrics)
     {
@@ -75,6 +76,7 @@ internal sealed class CompletionTelemetry : IDisposable
     /// <summary>The finished response: its id and why it finished.</summary>
     public void Completed(StoredCompletion completion)
     {
+        _completed = true;
         if (_span is { IsAllDataRequested: true } span)
         {
             span.SetTag(TelemetryAttributes.ResponseId, completion.Id);
@@ -119,6 +121,11 @@ internal sealed class CompletionTelemetry : IDisposable
             {
                 span.SetTag(TelemetryAttributes.UsageInputTokens, done.PromptTokens);
                 span.SetTag(TelemetryAttributes.UsageOutputTokens, done.CompletionTokens);
+                if (!_completed)
+                {
+                    // Stopped before a response was made (the client left, generation broke): how the generator ended.
+                    span.SetTag(TelemetryAttributes.ResponseFinishReasons, new[] { FinishReasonName(done.FinishReason) });
+                }
             }
 
             span.SetTag(TelemetryAttributes.Outcome, _outcome);

@@ -79,11 +79,13 @@ public sealed class TokenCounterTests(TelemetryServiceFixture service)
         }
 
         // A client that goes away mid-stream: billed for the prompt and what was generated until the server noticed.
+        string leftId;
         using (var leaving = service.CreateClient(key.Key, new SocketsHttpHandler { MaxResponseDrainSize = 0 }))
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = ApiResponses.Json("""{"model":"demo","prompt":"Once","max_tokens":1500,"stream":true}""") };
             using var response = await leaving.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            leftId = response.Headers.GetValues("x-request-id").Single();
             using var body = await response.Content.ReadAsStreamAsync();
             Assert.True(await body.ReadAsync(new byte[256]) > 0);
         }
@@ -141,5 +143,12 @@ public sealed class TokenCounterTests(TelemetryServiceFixture service)
         }
 
         Assert.True(ledger.Prompt > 11 && ledger.Completion > 0);
+
+        // The disconnected stream's completion span says how it ended.
+        var left = await service.WaitForTraceAsync((await service.WaitForRequestSpanAsync(leftId)).TraceId, s => s.Any(x => x.DisplayName == "text_completion demo"));
+        var completion = Assert.Single(left, s => s.DisplayName == "text_completion demo");
+        Assert.Equal(UsageOutcome.ClientDisconnected, completion.GetTagItem(TelemetryAttributes.Outcome));
+        Assert.Equal(UsageOutcome.ClientDisconnected, completion.GetTagItem(TelemetryAttributes.ErrorType));
+        Assert.Equal(["cancelled"], Assert.IsType<string[]>(completion.GetTagItem(TelemetryAttributes.ResponseFinishReasons)));
     }
 }
