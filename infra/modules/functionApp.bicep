@@ -487,6 +487,11 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
           name: 'Batch__LineAttempts'
           value: '3'
         }
+        // OpenTelemetry to Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING above, by the identity).
+        {
+          name: 'Telemetry__Enabled'
+          value: 'true'
+        }
         {
           name: 'DurableTaskHubName'
           value: durableTaskHubName

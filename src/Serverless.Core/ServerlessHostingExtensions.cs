@@ -10,6 +10,7 @@ using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
 using Serverless.Core.Operations;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core;
 
@@ -20,6 +21,7 @@ public static class ServerlessHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
+        builder.AddServerlessTelemetry();
         builder.Services
             .AddApi()
             .AddDatabase(configuration)

@@ -15,6 +15,7 @@ if (AdminCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(AdminCli.ServeArguments(args));
 builder.AddServerless();
 builder.AddLocalHost();
+builder.AddLocalTelemetry();
 builder.AddLocalBatchRuntime();
 builder.Services.AddBillingBackgroundService();
 builder.Services.AddFileSweeperBackgroundService();
@@ -22,6 +23,7 @@ var app = builder.Build();
 await app.Services.MigrateDatabaseAsync();
 app.UseOpenAiErrorPages();
 app.MapServerlessApi();
+app.MapMetrics();
 await app.RunAsync();
 return 0;
 

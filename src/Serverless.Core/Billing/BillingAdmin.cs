@@ -90,19 +90,6 @@ public sealed class BillingAdmin(IDbContextFactory<ServerlessDbContext> database
             byStatus.Where(s => s.Status == ExportStatus.DeadLetter).Sum(s => s.Value), late?.Count ?? 0, late?.Value ?? 0);
     }
 
-    /// <summary>
-    /// The export's backlog by age: the oldest usage record still in the outbox (not yet in a meter event) and the
-    /// oldest meter event Stripe has not accepted yet. Both read one row through an index.
-    /// </summary>
-    public async Task<ExportBacklog> BacklogAsync(CancellationToken cancellationToken)
-    {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var outbox = await db.Set<ExportQueueItem>().AsNoTracking().OrderBy(i => i.RecordId).Select(i => new { i.EndedAt }).FirstOrDefaultAsync(cancellationToken);
-        var pending = await db.Set<ExportBucket>().AsNoTracking().Where(b => b.Status == ExportStatus.Pending).OrderBy(b => b.Id)
-            .Select(b => new { b.CreatedAt }).FirstOrDefaultAsync(cancellationToken);
-        return new ExportBacklog(outbox?.EndedAt, pending?.CreatedAt);
-    }
-
     public async Task<IReadOnlyList<ExportBucket>> DeadLettersAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);

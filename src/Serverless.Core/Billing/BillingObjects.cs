@@ -23,9 +23,6 @@ public sealed record BucketList(IReadOnlyList<BucketObject> Data)
 /// <param name="DeadLetterTokens">Tokens in dead-lettered buckets: Stripe refused them and does not bill them until an admin retries them.</param>
 /// <param name="LateBuckets">Buckets sent (or to be sent) under the late-usage policy, with a timestamp after their own (<see cref="LateUsage"/>).</param>
 /// <param name="LateTokens">Tokens in those buckets.</param>
-/// <summary>See <see cref="BillingAdmin.BacklogAsync"/>.</summary>
-public sealed record ExportBacklog(DateTimeOffset? OldestOutboxRecord, DateTimeOffset? OldestPendingBucket);
-
 public sealed record BillingStatusObject(
     bool StripeConfigured, IReadOnlyList<MeterSetupResult> Meters, long OutboxRecords, long PendingBuckets, long PendingTokens,
     long AcceptedBuckets, long DeadLetterBuckets, long? LastReconciliationId, long? LastReconciliationAt, int? LastReconciliationDifferences,

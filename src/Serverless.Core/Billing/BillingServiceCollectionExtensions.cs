@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Billing;
 
@@ -17,12 +18,15 @@ public static class BillingServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.ApiBase, UriKind.Absolute, out _) && Uri.TryCreate(o.MeterEventsBase, UriKind.Absolute, out _), "Stripe:ApiBase and Stripe:MeterEventsBase must be absolute URLs.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeOptions>, StripeSecretsValidator>();
+        services.AddServerlessMetrics();
         services.AddSingleton<StripeClientFactory>();
         services.AddSingleton<MeterEventSender>();
         services.AddSingleton<UsageExporter>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<BillingSetup>();
         services.AddSingleton<BillingAdmin>();
+        services.AddSingleton<ExportBacklogReader>();
+        services.AddSingleton<IExportBacklog>(provider => provider.GetRequiredService<ExportBacklogReader>());
         services.AddSingleton<StripeWebhookSignature>();
         services.AddSingleton<StripeWebhookProcessor>();
         services.AddApiRoutes(

@@ -1,16 +1,18 @@
 using Microsoft.Extensions.Options;
+using Serverless.Core.Telemetry;
 using Stripe;
 
 namespace Serverless.Core.Billing;
 
 /// <summary>
 /// Stripe.net clients pointed at the configured hosts, with Stripe.net's own retries off: the exporter retries
-/// with its own backoff and keeps every attempt's state in the database.
+/// with its own backoff and keeps every attempt's state in the database. Every call is a span and counted by outcome
+/// (<see cref="StripeCallTelemetry"/>).
 /// </summary>
-public sealed class StripeClientFactory(IOptions<StripeOptions> options) : IDisposable
+public sealed class StripeClientFactory(IOptions<StripeOptions> options, ServerlessMetrics? metrics = null) : IDisposable
 {
     private readonly StripeOptions _options = options.Value;
-    private readonly Lazy<HttpClient> _http = new(() => new HttpClient { Timeout = options.Value.RequestTimeout });
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(new StripeCallTelemetry(metrics) { InnerHandler = new SocketsHttpHandler() }) { Timeout = options.Value.RequestTimeout });
 
     public bool Enabled => _options.Enabled;
 

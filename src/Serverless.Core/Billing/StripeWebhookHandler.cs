@@ -1,15 +1,16 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Billing;
 
 /// <summary>
 /// POST /stripe/webhook. The Stripe-Signature is verified (<see cref="StripeWebhookSignature"/>) before anything else;
 /// the event is then applied once (<see cref="StripeWebhookProcessor"/>): an event id already processed is
-/// acknowledged and ignored.
+/// acknowledged and ignored. Every event is counted by type and outcome (<c>serverless.webhook.events</c>).
 /// </summary>
-public sealed class StripeWebhookHandler(StripeWebhookSignature signature, StripeWebhookProcessor processor) : IApiHandler
+public sealed class StripeWebhookHandler(StripeWebhookSignature signature, StripeWebhookProcessor processor, ServerlessMetrics metrics) : IApiHandler
 {
     public static readonly ApiRoute Route = new("StripeWebhook", "POST", "/stripe/webhook", ApiAuth.None, typeof(StripeWebhookHandler));
 
@@ -20,8 +21,21 @@ public sealed class StripeWebhookHandler(StripeWebhookSignature signature, Strip
         ArgumentNullException.ThrowIfNull(call);
         signature.RequireSecret();
         var (payload, invalidText) = await ReadBodyAsync(call);
-        signature.Verify(payload, call.Http.Request.Headers[StripeWebhookSignature.Header].ToString());
-        bool processed = await processor.ApplyOnceAsync(StripeWebhookEvent.Parse(payload, invalidText), call.Aborted);
+        StripeWebhookEvent stripeEvent;
+        try
+        {
+            signature.Verify(payload, call.Http.Request.Headers[StripeWebhookSignature.Header].ToString());
+            stripeEvent = StripeWebhookEvent.Parse(payload, invalidText);
+        }
+        catch (ApiException)
+        {
+            // Unsigned or unreadable: its type is not to be trusted, so it is not used as a label.
+            metrics.CountWebhookEvent("unknown", "rejected");
+            throw;
+        }
+
+        bool processed = await processor.ApplyOnceAsync(stripeEvent, call.Aborted);
+        metrics.CountWebhookEvent(stripeEvent.Type, processed ? "processed" : "duplicate");
         call.Http.Response.ContentType = "application/json";
         await call.Http.Response.WriteAsync(processed ? "{\"received\":true}" : "{\"received\":true,\"duplicate\":true}", call.Aborted);
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Data;
 using Serverless.Core.Metering;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Billing;
 
@@ -26,7 +27,8 @@ public sealed partial class UsageExporter(
     InstanceIdentity instance,
     IOptions<StripeOptions> options,
     TimeProvider time,
-    ILogger<UsageExporter> logger)
+    ILogger<UsageExporter> logger,
+    ServerlessMetrics? metrics = null)
 {
     public const string LeaseName = "usage-exporter";
 
@@ -244,10 +246,11 @@ public sealed partial class UsageExporter(
             if (result.Status == DeliveryStatus.Rejected)
             {
                 LogDeadLetter(logger, bucket.Identifier, bucket.CustomerId, error);
-                await db.Set<ExportBucket>().Where(b => b.Id == bucket.Id && b.Status == ExportStatus.Pending).ExecuteUpdateAsync(set => set
+                int dead = await db.Set<ExportBucket>().Where(b => b.Id == bucket.Id && b.Status == ExportStatus.Pending).ExecuteUpdateAsync(set => set
                     .SetProperty(b => b.Status, ExportStatus.DeadLetter)
                     .SetProperty(b => b.Attempts, attempts)
                     .SetProperty(b => b.LastError, error), CancellationToken.None);
+                metrics?.CountDeadLetters(dead);
             }
             else
             {

@@ -1,15 +1,18 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Http;
 
 /// <summary>
 /// The one entry point both hosts call for every route: request id, authentication, the route's handler,
-/// and the mapping of every failure to OpenAI error JSON. Handlers never catch-and-hide.
+/// and the mapping of every failure to OpenAI error JSON. Handlers never catch-and-hide. Each request is one span (its
+/// route, request id, customer and key id, status) and every error answered is counted (<see cref="ServerlessMetrics"/>).
 /// </summary>
-public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, IRequestCounter counter, TimeProvider time, ILogger<ApiDispatcher> logger)
+public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthenticator authenticator, IRequestCounter counter, TimeProvider time, ILogger<ApiDispatcher> logger, ServerlessMetrics? metrics = null)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -19,6 +22,18 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         ArgumentNullException.ThrowIfNull(http);
         string requestId = Ids.NewRequestId();
         http.Response.Headers[RequestIdHeader] = requestId;
+
+        // Under a host's own HTTP span (ASP.NET Core, the Functions worker) this one is internal; alone, it is the server span.
+        using var span = ServerlessTelemetry.Source.HasListeners()
+            ? ServerlessTelemetry.Start($"{route.Method} {route.Pattern}", Activity.Current is null ? ActivityKind.Server : ActivityKind.Internal)
+            : null;
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryAttributes.HttpMethod, route.Method);
+            span.SetTag(TelemetryAttributes.HttpRoute, route.Pattern);
+            span.SetTag(TelemetryAttributes.RequestId, requestId);
+        }
+
         try
         {
             ApiCaller? caller = null;
@@ -27,6 +42,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             {
                 case ApiAuth.ApiKey:
                     caller = await authenticator.AuthenticateKeyAsync(http, http.RequestAborted);
+                    TagCaller(span, caller);
                     RequirePermission(route, caller);
                     if (route.CountsRequest && counter.Enabled && await counter.CountRequestAsync(caller, requestId) is { } limits)
                     {
@@ -42,6 +58,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
                     break;
                 case ApiAuth.Session:
                     caller = await services.GetRequiredService<ISessionAuthenticator>().AuthenticateSessionAsync(http, http.RequestAborted);
+                    TagCaller(span, caller);
                     RequirePermission(route, caller);
                     break;
             }
@@ -68,10 +85,13 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             {
                 await CountAfterAsync(caller!, requestId);
             }
+
+            span?.SetTag(TelemetryAttributes.HttpStatusCode, http.Response.StatusCode);
         }
         catch (ApiException ex)
         {
             LogRejected(logger, route.Name, ex.Status, ex.Code ?? ex.Type, requestId);
+            Failed(span, route, ex.Status, ex.Code ?? ex.Type);
             if (ex.RateLimits is { } limits && !http.Response.HasStarted)
             {
                 limits.WriteHeaders(http.Response, time.GetUtcNow());
@@ -82,6 +102,7 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
         catch (Exception ex) when (ex is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
         {
             LogClientGone(logger, route.Name, requestId);
+            span?.SetTag(TelemetryAttributes.ErrorType, ClientGone);
         }
         catch (BadHttpRequestException ex)
         {
@@ -89,14 +110,44 @@ public sealed partial class ApiDispatcher(IServiceProvider services, IApiAuthent
             // larger than it allows): the client's fault, answered with the status the server chose for it.
             var error = BodyReadFailed(ex);
             LogRejected(logger, route.Name, error.Status, error.Code!, requestId);
+            Failed(span, route, error.Status, error.Code!);
             await WriteErrorAsync(http, error);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogFailed(logger, ex, route.Name, requestId);
+            Failed(span, route, StatusCodes.Status500InternalServerError, ex.GetType().FullName!);
             await WriteErrorAsync(http, new ApiException(
                 StatusCodes.Status500InternalServerError, "server_error", null,
                 $"The server had an error while processing your request. Request id: {requestId}."));
+        }
+    }
+
+    /// <summary>The error.type of a request whose client went away before it was answered.</summary>
+    public const string ClientGone = "client_disconnected";
+
+    private static void TagCaller(Activity? span, ApiCaller caller)
+    {
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryAttributes.CustomerId, caller.CustomerId);
+            span.SetTag(TelemetryAttributes.KeyId, caller.KeyId);
+        }
+    }
+
+    // The status and code answered, on the span (error.type: the code, so refusals can be told apart) and in
+    // serverless.api.errors; only a 5xx marks the span as failed (a 4xx is the client's, as in the HTTP conventions).
+    private void Failed(Activity? span, ApiRoute route, int status, string code)
+    {
+        metrics?.CountApiError(status, code, route.Pattern);
+        if (span is not null)
+        {
+            span.SetTag(TelemetryAttributes.HttpStatusCode, status);
+            span.SetTag(TelemetryAttributes.ErrorType, code);
+            if (status >= 500)
+            {
+                span.SetStatus(ActivityStatusCode.Error);
+            }
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Http;
 
@@ -12,6 +13,7 @@ public static class ApiServiceCollectionExtensions
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddServerlessMetrics();
         services.AddSingleton<ApiDispatcher>();
         services.AddSingleton<ApiRouteTable>();
         services.AddHostedService<ApiRouteTableCheck>();

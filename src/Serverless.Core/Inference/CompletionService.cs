@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Inference;
 
@@ -14,13 +15,14 @@ namespace Serverless.Core.Inference;
 /// tokens, context check, a generation slot, admission by the ledger (rate limits, budgets, reservation),
 /// generation, the usage record, and delivery to its <see cref="CompletionSink"/>: an HTTP response (whole or
 /// streamed) or a stored batch line. The usage record is committed before the result is delivered: before a whole
-/// body is sent, before a stream's [DONE], with a batch line's output in the same transaction.
+/// body is sent, before a stream's [DONE], with a batch line's output in the same transaction. Each run is one
+/// <c>chat {model}</c> / <c>text_completion {model}</c> span with a child per step (<see cref="CompletionTelemetry"/>).
 /// </summary>
 public sealed partial class CompletionService(
     ModelRegistry models,
     GenerationGate gate,
     PromptGate promptGate,
-    InferenceMetrics metrics,
+    ServerlessMetrics metrics,
     MeteringService metering,
     UsageReceipts receipts,
     IOptions<InferenceOptions> options,
@@ -54,14 +56,27 @@ public sealed partial class CompletionService(
 
     private async Task RunAsync(CompletionSink sink)
     {
+        using var telemetry = new CompletionTelemetry(sink, models.Exists(sink.Request.Model), metrics);
+        try
+        {
+            await RunAsync(sink, telemetry);
+        }
+        catch (Exception ex)
+        {
+            telemetry.Failed(ex);
+            throw;
+        }
+    }
+
+    private async Task RunAsync(CompletionSink sink, CompletionTelemetry telemetry)
+    {
         var request = sink.Request;
         var (model, prompt, maxTokens) = await PrepareAsync(sink);
+        telemetry.Prepared(maxTokens);
 
         // The slot comes first: a reservation then always means "generating now", so a request queued for a
         // slot holds no budget, and one whose instance dies while queued was never admitted.
-        using var slot = sink.Background
-            ? await gate.EnterBackgroundAsync(sink.Caller, sink.Cancellation)
-            : await gate.EnterAsync(sink.Caller, sink.Cancellation);
+        using var slot = await EnterAsync(sink, telemetry);
         var ledger = await AdmitAsync(sink, prompt.Length, maxTokens);
         if (ledger is null)
         {
@@ -72,11 +87,11 @@ public sealed partial class CompletionService(
         try
         {
             var syntax = sink.ToolSyntax = ToolCallSyntax.For(model);
-            using var generation = new TextGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request.Stop, Guidance.For(request, syntax));
+            using var generation = StartGeneration(model, prompt, new SamplingSettings(maxTokens, request.Temperature, request.TopP, request.TopK, request.Seed), request, syntax);
             var completion = new StoredCompletion(sink.Kind, Ids.New(sink.Kind == CompletionKind.Chat ? "chatcmpl-" : "cmpl-"), time.GetUtcNow().ToUnixTimeSeconds(), request.Model, sink.RequestId);
             try
             {
-                await GenerateAsync(sink, generation, completion, ledger);
+                await GenerateAsync(sink, generation, completion, ledger, telemetry);
             }
             catch (Exception) when (!ledger.Settled)
             {
@@ -88,7 +103,7 @@ public sealed partial class CompletionService(
             }
             finally
             {
-                metrics.Record(request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
+                telemetry.Generated(generation);
             }
 
             LogCompleted(logger, sink.RequestId, request.Model, generation.PromptTokens, generation.CompletionTokens, generation.FinishReason);
@@ -97,13 +112,42 @@ public sealed partial class CompletionService(
         {
             // Turned away before generating (a generator that would not start): nothing to bill.
             await ledger.SettleQuietlyAsync(UsageOutcome.Rejected, 0);
+            telemetry.Settled(ledger.Outcome ?? UsageOutcome.Rejected);
         }
     }
 
-    // Generate → settle → deliver. Nothing here touches the ledger per token: the sink's token loop runs to the end first.
-    private static async Task GenerateAsync(CompletionSink sink, TextGeneration generation, StoredCompletion completion, RequestLedger ledger)
+    private async ValueTask<GenerationGate.Slot> EnterAsync(CompletionSink sink, CompletionTelemetry telemetry)
     {
-        string? text = await sink.ReceiveAsync(generation, completion);
+        long waiting = Stopwatch.GetTimestamp();
+        using (ServerlessTelemetry.Start(ServerlessTelemetry.Spans.QueueWait))
+        {
+            var slot = sink.Background
+                ? await gate.EnterBackgroundAsync(sink.Caller, sink.Cancellation)
+                : await gate.EnterAsync(sink.Caller, sink.Cancellation);
+            telemetry.QueueWaited(Stopwatch.GetElapsedTime(waiting));
+            return slot;
+        }
+    }
+
+    // The prefill: the grammar compiled and the prompt run through the model before the first token.
+    private static TextGeneration StartGeneration(LoadedModel model, int[] prompt, SamplingSettings sampling, GenerationRequest request, ToolCallSyntax syntax)
+    {
+        using var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.PromptProcessing);
+        span?.SetTag(TelemetryAttributes.UsageInputTokens, prompt.Length);
+        return new TextGeneration(model, prompt, sampling, request.Stop, Guidance.For(request, syntax));
+    }
+
+    // Generate → settle → deliver. Nothing here touches the ledger per token: the sink's token loop runs to the end first.
+    private static async Task GenerateAsync(CompletionSink sink, TextGeneration generation, StoredCompletion completion, RequestLedger ledger, CompletionTelemetry telemetry)
+    {
+        string? text;
+        using (var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.Generation))
+        {
+            text = await sink.ReceiveAsync(generation, completion);
+            span?.SetTag(TelemetryAttributes.UsageOutputTokens, generation.CompletionTokens);
+        }
+
+        telemetry.Generated(generation);
         if (generation.FinishReason == FinishReason.Cancelled)
         {
             // Stopped early (the client left, or the batch's run was cancelled): the record holds the prompt and every
@@ -116,6 +160,7 @@ public sealed partial class CompletionService(
         completion = WithToolCalls(
             completion with { Text = text ?? string.Empty, Finish = generation.FinishReason, PromptTokens = generation.PromptTokens, CompletionTokens = generation.CompletionTokens },
             sink);
+        telemetry.Completed(completion);
         string? record = sink.ToRecord(completion);
         Settlement? settlement;
         try
@@ -254,7 +299,13 @@ public sealed partial class CompletionService(
                 promptText.Param, "context_length_exceeded");
         }
 
-        int[] prompt = await promptGate.TokenizeAsync(promptText, model, sink.Background, cancellationToken);
+        int[] prompt;
+        using (var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.Tokenize))
+        {
+            prompt = await promptGate.TokenizeAsync(promptText, model, sink.Background, cancellationToken);
+            span?.SetTag(TelemetryAttributes.UsageInputTokens, prompt.Length);
+        }
+
         if (prompt.Length == 0)
         {
             // The model needs at least one token to continue from; GenAI refuses an empty input outright.

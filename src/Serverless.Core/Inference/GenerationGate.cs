@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Inference;
 
@@ -17,7 +18,7 @@ namespace Serverless.Core.Inference;
 /// finds a slot it may use takes it without queueing. A queued request leaves the queue when it is granted a slot, its
 /// client goes away or it times out, whichever comes first under the lock, so a slot or a queue place never leaks.
 /// </remarks>
-public sealed class GenerationGate
+public sealed class GenerationGate : IGenerationCapacity
 {
     private readonly Lock _lock = new();
     private readonly InferenceOptions _options;
@@ -77,6 +78,18 @@ public sealed class GenerationGate
             lock (_lock)
             {
                 return _backgroundWaiting;
+            }
+        }
+    }
+
+    /// <summary>Slots in use and waiters now, read under one lock (for the gauges).</summary>
+    public GenerationCapacity Capacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new GenerationCapacity(_running, _options.MaxConcurrentGenerations, _waiting, _backgroundWaiting);
             }
         }
     }

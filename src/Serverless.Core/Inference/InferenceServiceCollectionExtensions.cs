@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Inference;
 
@@ -14,10 +15,10 @@ public static class InferenceServiceCollectionExtensions
             .Bind(configuration.GetSection(InferenceOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddServerlessMetrics();
         services.AddSingleton<GenerationGate>();
+        services.AddSingleton<IGenerationCapacity>(provider => provider.GetRequiredService<GenerationGate>());
         services.AddSingleton<PromptGate>();
-        services.AddMetrics();
-        services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<CompletionService>();
         services.AddApiRoutes(ChatCompletionsHandler.Route, CompletionsHandler.Route);
 

@@ -36,6 +36,9 @@ internal sealed class RequestLedger
 
     public bool Settled { get; private set; }
 
+    /// <summary>The outcome the request was settled with (or handed to the background settler with); null before.</summary>
+    public string? Outcome { get; private set; }
+
     public string CustomerId { get; }
 
     public IdempotencyClaim? Idempotency { get; }
@@ -58,6 +61,7 @@ internal sealed class RequestLedger
     {
         // Marked first: if the write fails, the metering service takes over the settlement in the background.
         Settled = true;
+        Outcome = outcome;
         if (_metering is null || _reservation is null)
         {
             return null;

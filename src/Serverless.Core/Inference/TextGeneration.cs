@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.ML.OnnxRuntimeGenAI;
 using Serverless.Core.Models;
 
@@ -94,6 +95,9 @@ public sealed class TextGeneration : IDisposable
 
     public FinishReason FinishReason { get; private set; } = FinishReason.Stop;
 
+    /// <summary>When the first token was generated (a <see cref="Stopwatch"/> timestamp); 0 before that.</summary>
+    public long FirstTokenAt { get; private set; }
+
     public bool IsDone => _done;
 
     /// <summary>
@@ -119,7 +123,10 @@ public sealed class TextGeneration : IDisposable
             }
 
             _generator.GenerateNextToken();
-            CompletionTokens++;
+            if (++CompletionTokens == 1)
+            {
+                FirstTokenAt = Stopwatch.GetTimestamp();
+            }
             int token = _generator.GetNextTokens()[0];
             if (_model.IsEos(token))
             {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Files;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Jobs;
 
@@ -59,6 +60,14 @@ public sealed partial class BatchCreation(
         }
 
         LogCreated(logger, job.Id, caller.CustomerId, request.Endpoint);
+
+        // The batch runs in its own trace (ServerlessTelemetry.BatchContext); the request that created it points there.
+        if (System.Diagnostics.Activity.Current is { IsAllDataRequested: true } span)
+        {
+            span.SetTag(TelemetryAttributes.BatchId, job.Id);
+            span.AddLink(new System.Diagnostics.ActivityLink(ServerlessTelemetry.BatchContext(job.Id)));
+        }
+
         return job;
     }
 

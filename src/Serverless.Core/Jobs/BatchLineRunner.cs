@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
 using Serverless.Core.Inference;
 using Serverless.Core.Metering;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Jobs;
 
@@ -13,7 +14,8 @@ namespace Serverless.Core.Jobs;
 /// reservation and metering as the route, under the line's stable request id and the batch's id, with the line's
 /// output stored by the ledger alongside its record. A line run again (its chunk re-executed after a crash) resumes
 /// rather than bills twice: a settled line is answered with its stored output, a reserved one is taken over. Bounds
-/// how many lines generate at once on this instance.
+/// how many lines generate at once on this instance. Each line run is counted by outcome (<c>serverless.batch.lines</c>);
+/// a line answered from its stored output is not counted again.
 /// </summary>
 public sealed partial class BatchLineRunner
 {
@@ -21,11 +23,13 @@ public sealed partial class BatchLineRunner
     private readonly BatchOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<BatchLineRunner> _logger;
+    private readonly ServerlessMetrics _metrics;
     private readonly OrderedSlots _lines;
     private long _chunks;
 
-    public BatchLineRunner(CompletionService completions, IOptions<BatchOptions> options, TimeProvider time, ILogger<BatchLineRunner> logger)
+    public BatchLineRunner(CompletionService completions, IOptions<BatchOptions> options, TimeProvider time, ILogger<BatchLineRunner> logger, ServerlessMetrics metrics)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         _completions = completions;
         _options = options.Value;
@@ -67,6 +71,7 @@ public sealed partial class BatchLineRunner
                 }
                 catch (ApiException ex)
                 {
+                    _metrics.CountBatchLine(LineFailed);
                     return BatchLineOutcome.Failed(line.Index, BatchLines.ErrorResponse(job.Id, line.Index, line.CustomId, ex));
                 }
             }
@@ -94,9 +99,15 @@ public sealed partial class BatchLineRunner
         // Settled before (an earlier attempt of this chunk, or a twin attempt): the output stored with the record is
         // the answer, so what the files say and what the ledger billed never differ.
         var settlement = result.Settlement!;
-        if (settlement.Outcome is UsageOutcome.Completed or UsageOutcome.Length && result.StoredResult is { } stored)
+        bool ok = settlement.Outcome is UsageOutcome.Completed or UsageOutcome.Length && result.StoredResult is not null;
+        if (!result.AlreadySettled)
         {
-            return BatchLineOutcome.Succeeded(line.Index, Encoding.UTF8.GetBytes(stored));
+            _metrics.CountBatchLine(ok ? LineCompleted : LineFailed);
+        }
+
+        if (ok)
+        {
+            return BatchLineOutcome.Succeeded(line.Index, Encoding.UTF8.GetBytes(result.StoredResult!));
         }
 
         var error = new ApiException(500, "server_error", "request_interrupted",
@@ -125,6 +136,9 @@ public sealed partial class BatchLineRunner
             throw ApiException.InvalidValue("stream", "Batch requests cannot stream: leave 'stream' unset or false.");
         }
     }
+
+    private const string LineCompleted = "completed";
+    private const string LineFailed = "failed";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{RequestId}: attempt {Attempt} failed with {Status}; retrying")]
     private static partial void LogRetry(ILogger logger, string requestId, int status, int attempt);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Jobs;
 
@@ -17,6 +18,7 @@ public static class JobsServiceCollectionExtensions
             .Bind(configuration.GetSection(BatchOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddServerlessMetrics();
         services.AddSingleton<BatchStore>();
         services.AddSingleton<BatchWorkspace>();
         services.AddSingleton<BatchValidation>();

@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SQLitePCL;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Metering;
 
@@ -29,13 +30,15 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     // A new connection starts with synchronous=FULL (LedgerConnections.OpenForWriting).
     private bool _synced = true;
+    private readonly ServerlessMetrics? _metrics;
     private long _commits;
     private long _commands;
 
-    public LedgerWriter(LedgerConnections connections, IOptions<MeteringOptions> options, ILogger<LedgerWriter> logger)
+    public LedgerWriter(LedgerConnections connections, IOptions<MeteringOptions> options, ILogger<LedgerWriter> logger, ServerlessMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _connections = connections;
+        _metrics = metrics;
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
@@ -85,7 +88,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
             try
             {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 ExecuteWithRetries(batch);
+                _metrics?.RecordLedgerCommit(System.Diagnostics.Stopwatch.GetElapsedTime(started), batch.Count);
                 Interlocked.Increment(ref _commits);
                 Interlocked.Add(ref _commands, batch.Count);
                 foreach (var command in batch)

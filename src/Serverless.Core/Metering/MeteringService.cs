@@ -4,19 +4,23 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Metering;
 
 /// <summary>
 /// The ledger as the request path sees it: admit (rate limits, budgets, reservation) before generating and
-/// settle (the usage record) before the response completes. Both go through the group-commit writer.
+/// settle (the usage record) before the response completes. Both go through the group-commit writer, each as a span;
+/// every record committed here (by the request, the sweeper or a batch line) is counted in <c>serverless.tokens</c>
+/// once its commit succeeded, so that counter equals the ledger.
 /// </summary>
 public sealed partial class MeteringService(
     LedgerWriter writer,
     InstanceIdentity instance,
     IOptions<MeteringOptions> options,
     TimeProvider time,
-    ILogger<MeteringService> logger) : IRequestCounter
+    ILogger<MeteringService> logger,
+    ServerlessMetrics metrics) : IRequestCounter
 {
     private readonly MeteringOptions _options = options.Value;
     private readonly Channel<SettlementRequest> _deferred = Channel.CreateUnbounded<SettlementRequest>();
@@ -35,13 +39,17 @@ public sealed partial class MeteringService(
     public async Task<Admission> AdmitAsync(AdmissionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.LedgerAdmit);
         try
         {
-            return await writer.SubmitAsync(new AdmissionCommand(request, time.GetUtcNow(), instance.InstanceId, _options));
+            var admission = await writer.SubmitAsync(new AdmissionCommand(request, time.GetUtcNow(), instance.InstanceId, _options));
+            span?.SetTag(TelemetryAttributes.LedgerAdmission, admission.Status.ToString());
+            return admission;
         }
         catch (LedgerUnavailableException ex)
         {
             LogAdmissionFailed(logger, ex, request.RequestId);
+            span?.SetTag(TelemetryAttributes.ErrorType, LedgerUnavailable).SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             throw Unavailable();
         }
     }
@@ -53,21 +61,43 @@ public sealed partial class MeteringService(
     public async Task<Settlement> SettleAsync(SettlementRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.LedgerSettle);
+        span?.SetTag(TelemetryAttributes.Outcome, request.Outcome);
         try
         {
-            return await writer.SubmitAsync(new SettleCommand(request, instance.InstanceId));
+            return Counted(request, await writer.SubmitAsync(new SettleCommand(request, instance.InstanceId)));
         }
         catch (LedgerUnavailableException ex)
         {
             LogSettlementDeferred(logger, ex, request.Reservation.RequestId);
+            span?.SetTag(TelemetryAttributes.ErrorType, LedgerUnavailable).SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             _deferred.Writer.TryWrite(request with { Outcome = UsageOutcome.FailedAfterStart, CompletionTokens = 0, IdempotentResult = null, BatchResult = null });
             throw Unavailable();
         }
     }
 
     /// <summary>Settles a reservation nobody will settle any more (dead instance, failed write), by the stated policy.</summary>
-    internal Task<Settlement> SettleOrphanAsync(SettlementRequest request) =>
-        writer.SubmitAsync(new SettleCommand(request, instance.InstanceId));
+    internal async Task<Settlement> SettleOrphanAsync(SettlementRequest request)
+    {
+        using var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.LedgerSettle);
+        span?.SetTag(TelemetryAttributes.Outcome, request.Outcome);
+        span?.SetTag(TelemetryAttributes.RequestId, request.Reservation.RequestId);
+        return Counted(request, await writer.SubmitAsync(new SettleCommand(request, instance.InstanceId)));
+    }
+
+    // The record is committed (the writer completes a command only after its transaction did): count what it billed. A
+    // settlement that found the request already recorded (SettledHere false) was counted by whoever recorded it.
+    private Settlement Counted(SettlementRequest request, Settlement settlement)
+    {
+        if (settlement.SettledHere)
+        {
+            metrics.RecordSettled(request.Reservation.CustomerId, request.Reservation.Model, settlement.PromptTokens, settlement.CompletionTokens);
+        }
+
+        return settlement;
+    }
+
+    private const string LedgerUnavailable = "ledger_unavailable";
 
     /// <summary>Counts a request without generation (e.g. GET /v1/models) against the request rate.</summary>
     public async Task<RateLimitState?> CountRequestAsync(ApiCaller caller, string requestId)

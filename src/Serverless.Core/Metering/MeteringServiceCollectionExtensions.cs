@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Metering;
 
@@ -13,6 +14,7 @@ public static class MeteringServiceCollectionExtensions
             .Bind(configuration.GetSection(MeteringOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddServerlessMetrics();
         services.AddSingleton<InstanceIdentity>();
         services.AddSingleton<LedgerConnections>();
         services.AddSingleton<LedgerWriter>();

@@ -4,13 +4,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Models;
 
 /// <summary>
 /// The models this instance serves, each loaded at most once: the first request for a model starts the
 /// download and load, concurrent requests wait for that same load, later requests get the warm model.
-/// A failed load is forgotten, so a later request tries again while other models keep working.
+/// A failed load is forgotten, so a later request tries again while other models keep working. A load is a span under
+/// the request that started it, and a <c>serverless.model.load.duration</c> observation (a cold start when it succeeded).
 /// </summary>
 public sealed partial class ModelRegistry : IDisposable
 {
@@ -20,14 +22,17 @@ public sealed partial class ModelRegistry : IDisposable
     private readonly ILogger<ModelRegistry> _logger;
     private readonly CancellationToken _stopping;
     private readonly long _startedAt;
+    private readonly ServerlessMetrics _metrics;
 
     public ModelRegistry(
         IOptions<ModelStorageOptions> storage,
         ModelCache downloader,
         IHostApplicationLifetime lifetime,
         TimeProvider time,
-        ILogger<ModelRegistry> logger)
+        ILogger<ModelRegistry> logger,
+        ServerlessMetrics metrics)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(lifetime);
         ArgumentNullException.ThrowIfNull(time);
@@ -118,6 +123,10 @@ public sealed partial class ModelRegistry : IDisposable
     private async Task<LoadedModel> LoadAsync(ModelDefinition definition, ModelEntry entry)
     {
         var watch = Stopwatch.StartNew();
+
+        // Started by the first request that needed the model (Task.Run keeps its span current), so it is that request's child.
+        using var span = ServerlessTelemetry.Start(ServerlessTelemetry.Spans.ModelLoad);
+        span?.SetTag(TelemetryAttributes.RequestModel, definition.Id);
         try
         {
             LogLoading(_logger, definition.Id);
@@ -134,10 +143,13 @@ public sealed partial class ModelRegistry : IDisposable
             }
 
             LogLoaded(_logger, definition.Id, watch.ElapsedMilliseconds, folder);
+            _metrics.RecordModelLoad(watch.Elapsed, definition.Id, null);
             return model;
         }
         catch (Exception ex)
         {
+            _metrics.RecordModelLoad(watch.Elapsed, definition.Id, ex.GetType().Name);
+            span?.SetTag(TelemetryAttributes.ErrorType, ex.GetType().FullName).SetStatus(ActivityStatusCode.Error);
             lock (entry)
             {
                 entry.Failures++;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Http;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Models;
 
@@ -20,6 +21,7 @@ public static class ModelsServiceCollectionExtensions
                 options.Models.Add(new ModelDefinition { Id = DefaultModelId });
             }
         });
+        services.AddServerlessMetrics();
         services.AddSingleton<ModelRegistry>();
         services.AddApiRoutes(ListModelsHandler.Route, GetModelHandler.Route, AdminModelsHandler.Route);
         return services;

@@ -15,6 +15,7 @@ namespace Serverless.Core.Operations;
 public sealed class OperatorOverview(
     LedgerConnections connections,
     BillingAdmin billing,
+    ExportBacklogReader backlogs,
     IOptions<MeteringOptions> metering,
     TimeProvider time)
 {
@@ -39,10 +40,10 @@ public sealed class OperatorOverview(
         var instances = await InstancesAsync(now, cancellationToken);
         var today = await TodayAsync(dayStart, dayStart.AddDays(1), cancellationToken);
         var status = await billing.StatusAsync(cancellationToken);
-        var backlog = await billing.BacklogAsync(cancellationToken);
+        var backlog = await backlogs.ReadAsync(cancellationToken);
         var export = new ExportOverview(
-            status.StripeConfigured, status.OutboxRecords, AgeSeconds(now, backlog.OldestOutboxRecord), status.PendingBuckets, status.PendingTokens,
-            AgeSeconds(now, backlog.OldestPendingBucket), status.DeadLetterBuckets, status.DeadLetterTokens);
+            status.StripeConfigured, backlog.PendingRecords, backlog.OldestAge is { } lag ? Math.Round(lag.TotalSeconds, 1) : null, status.OutboxRecords,
+            status.PendingBuckets, status.PendingTokens, status.DeadLetterBuckets, status.DeadLetterTokens);
         var reconciliation = status.LastReconciliationId is long id
             ? new ReconciliationOverview(id, status.LastReconciliationAt ?? 0, status.LastReconciliationDifferences ?? 0)
             : null;
@@ -93,7 +94,4 @@ public sealed class OperatorOverview(
 
     private static int? NullableInt(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : Convert.ToInt32(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
-
-    private static double? AgeSeconds(DateTimeOffset now, DateTimeOffset? since) =>
-        since is { } at ? Math.Round(Math.Max(0, (now - at).TotalSeconds), 1) : null;
 }

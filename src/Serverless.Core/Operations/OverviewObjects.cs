@@ -16,10 +16,12 @@ public sealed record InstanceOverview(
     string Id, string Machine, long StartedAt, long LastSeenAt, double HeartbeatAgeSeconds, bool Alive,
     IReadOnlyList<string>? ModelsLoaded, int? SlotsInUse, int? Slots, int? Queued);
 
-/// <param name="OldestOutboxAgeSeconds">How long the oldest usage record not yet in a meter event has waited (export lag).</param>
-/// <param name="OldestPendingAgeSeconds">How long the oldest meter event not yet accepted by Stripe has waited.</param>
+/// <param name="RecordsWaiting">Usage records Stripe has not accepted yet: in the outbox or in pending meter events.</param>
+/// <param name="ExportLagSeconds">How long the oldest of them has waited (null: none waits).</param>
+/// <param name="OutboxRecords">Those not yet in a meter event.</param>
+/// <param name="PendingEvents">Meter events not yet accepted (being sent or retried).</param>
 public sealed record ExportOverview(
-    bool StripeConfigured, long OutboxRecords, double? OldestOutboxAgeSeconds, long PendingEvents, long PendingTokens, double? OldestPendingAgeSeconds,
+    bool StripeConfigured, long RecordsWaiting, double? ExportLagSeconds, long OutboxRecords, long PendingEvents, long PendingTokens,
     long DeadLetters, long DeadLetterTokens);
 
 public sealed record ReconciliationOverview(long Id, long RanAt, int Differences);

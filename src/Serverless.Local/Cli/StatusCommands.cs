@@ -48,7 +48,7 @@ internal static class StatusCommands
         var e = overview.Export;
         output.WriteLine();
         output.WriteLine(e.StripeConfigured ? "Stripe export" : "Stripe export (Stripe is not configured)");
-        output.WriteLine(string.Create(c, $"  outbox records {e.OutboxRecords}, oldest {Age(e.OldestOutboxAgeSeconds)}; pending events {e.PendingEvents} ({e.PendingTokens} tokens), oldest {Age(e.OldestPendingAgeSeconds)}"));
+        output.WriteLine(string.Create(c, $"  records waiting {e.RecordsWaiting}, export lag {Age(e.ExportLagSeconds)} (outbox {e.OutboxRecords}; pending events {e.PendingEvents}, {e.PendingTokens} tokens)"));
         output.WriteLine(string.Create(c, $"  dead letters {e.DeadLetters} ({e.DeadLetterTokens} tokens)"));
         output.WriteLine(overview.LastReconciliation is { } r
             ? string.Create(c, $"  last reconciliation #{r.Id} at {DateTimeOffset.FromUnixTimeSeconds(r.RanAt):u}: {r.Differences} differences")
@@ -66,7 +66,7 @@ internal static class StatusCommands
         output.WriteLine(string.Create(c, $"  {"total",-32} {t.Requests,10} {t.InputTokens,14} {t.OutputTokens,14} {Usd(t.RevenueMicroUsd),14}"));
     }
 
-    private static string Age(double? seconds) => seconds is double s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.0}s ago") : "none";
+    private static string Age(double? seconds) => seconds is double s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.0}s") : "none";
 
     // Micro-USD to dollars exactly (decimal), six places.
     private static string Usd(long microUsd) => (microUsd / 1_000_000m).ToString("0.000000", CultureInfo.InvariantCulture);

@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 namespace Serverless.Core.Tests.Architecture;
 
 /// <summary>
-/// The plumbing folders are leaves: features depend on Http and Data, never the other way, and the model store does not
-/// depend on the inference that uses it. Read from the source, so a new using or a fully qualified name both count.
+/// The plumbing folders are leaves: features depend on Http, Data and Telemetry, never the other way, Telemetry depends on
+/// no other folder (the dispatcher in Http calls into it), and the model store does not depend on the inference that
+/// uses it. Read from the source, so a new using or a fully qualified name both count.
 /// </summary>
 public sealed class FolderDependencyTests
 {
@@ -13,9 +14,16 @@ public sealed class FolderDependencyTests
     [Theory]
     [InlineData("Http")]
     [InlineData("Data")]
+    [InlineData("Telemetry")]
     public void A_plumbing_folder_names_no_feature_folder(string folder)
     {
         Assert.Empty(References(folder, Features));
+    }
+
+    [Fact]
+    public void Telemetry_names_no_other_plumbing_folder()
+    {
+        Assert.Empty(References("Telemetry", ["Http", "Data"]));
     }
 
     [Fact]
@@ -35,8 +43,9 @@ public sealed class FolderDependencyTests
     public void Every_feature_is_read_by_the_check()
     {
         // Guards the check itself: a renamed folder would otherwise make it pass vacuously.
-        Assert.All(Features.Append("Http").Append("Data"), f => Assert.True(Directory.Exists(Path.Combine(CoreSource(), f)), f));
+        Assert.All(Features.Append("Http").Append("Data").Append("Telemetry"), f => Assert.True(Directory.Exists(Path.Combine(CoreSource(), f)), f));
         Assert.NotEmpty(References("Inference", ["Models"]));
+        Assert.NotEmpty(References("Http", ["Telemetry"]));
     }
 
     private static List<string> References(string folder, IEnumerable<string> targets)

@@ -14,6 +14,7 @@ using Serverless.Core.Jobs;
 using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 using Serverless.Core.Models;
+using Serverless.Core.Telemetry;
 
 namespace Serverless.Core.Tests.Configuration;
 
@@ -36,6 +37,7 @@ public sealed class SampleSettingsTests
         (DashboardOptions.SectionName, typeof(DashboardOptions)),
         (FilesOptions.SectionName, typeof(FilesOptions)),
         (BatchOptions.SectionName, typeof(BatchOptions)),
+        (TelemetryOptions.SectionName, typeof(TelemetryOptions)),
     ];
 
     private static HashSet<string> SampleKeys()

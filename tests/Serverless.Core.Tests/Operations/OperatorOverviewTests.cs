@@ -33,6 +33,7 @@ public abstract class OperatorOverviewTests(string provider) : IAsyncLifetime
 
     private OperatorOverview Overview() => new(
         _ledger.Services.GetRequiredService<LedgerConnections>(), _ledger.Services.GetRequiredService<BillingAdmin>(),
+        _ledger.Services.GetRequiredService<ExportBacklogReader>(),
         _ledger.Services.GetRequiredService<IOptions<MeteringOptions>>(), _ledger.Clock);
 
     private Task HeartbeatAsync(InstanceIdentity instance, InstanceLoad? load) =>
@@ -104,7 +105,7 @@ public abstract class OperatorOverviewTests(string provider) : IAsyncLifetime
     public async Task The_export_backlog_ages_from_the_oldest_record_waiting()
     {
         var overview = Overview();
-        Assert.Null((await overview.GetAsync(CancellationToken.None)).Export.OldestOutboxAgeSeconds);
+        Assert.Null((await overview.GetAsync(CancellationToken.None)).Export.ExportLagSeconds);
 
         var ended = _ledger.Clock.GetUtcNow();
         await UseAsync("req_1", "acme", 10, 40, ended);
@@ -113,8 +114,8 @@ public abstract class OperatorOverviewTests(string provider) : IAsyncLifetime
 
         var export = (await overview.GetAsync(CancellationToken.None)).Export;
         Assert.Equal(2, export.OutboxRecords);
-        Assert.Equal(90, export.OldestOutboxAgeSeconds);
-        Assert.Null(export.OldestPendingAgeSeconds);
+        Assert.Equal(2, export.RecordsWaiting);
+        Assert.Equal(90, export.ExportLagSeconds);
         Assert.Equal(0, export.DeadLetters);
     }
 

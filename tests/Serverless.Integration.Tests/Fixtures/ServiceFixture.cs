@@ -64,6 +64,11 @@ public class ServiceFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Adds to the host's services after its own (a fixture that observes the host, e.g. its telemetry, overrides this).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
@@ -104,7 +109,7 @@ public class ServiceFixture : IAsyncLifetime
 
         await ConfigureAsync(settings);
         Settings = settings;
-        _factory = new ServiceFactory(settings);
+        _factory = new ServiceFactory(settings, ConfigureServices);
         _factory.UseKestrel(0);
         _factory.StartServer();
         BaseAddress = _factory.ClientOptions.BaseAddress;
@@ -154,7 +159,7 @@ public class ServiceFixture : IAsyncLifetime
     public Task<CreatedApiKey> CreateKeyAsync(string customer, IReadOnlyList<string>? models = null) =>
         Services.GetRequiredService<ApiKeyService>().CreateAsync(customer, "test", models, null, CancellationToken.None);
 
-    private sealed class ServiceFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
+    private sealed class ServiceFactory(Dictionary<string, string?> settings, Action<IServiceCollection> services) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -162,6 +167,8 @@ public class ServiceFixture : IAsyncLifetime
             {
                 builder.UseSetting(key, value);
             }
+
+            builder.ConfigureServices(services);
         }
     }
 }

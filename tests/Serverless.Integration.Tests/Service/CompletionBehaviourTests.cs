@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Core.Inference;
 using Serverless.Core.Keys;
+using Serverless.Core.Telemetry;
 using Serverless.Integration.Tests.Fixtures;
 
 namespace Serverless.Integration.Tests.Service;
@@ -192,7 +193,7 @@ public sealed class CompletionBehaviourTests(ServiceFixture service)
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == InferenceMetrics.MeterName && instrument.Name == "serverless.generation.completion_tokens")
+            if (instrument.Meter.Name == ServerlessTelemetry.Name && instrument.Name == ServerlessMetrics.Names.GeneratedTokens)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -201,7 +202,7 @@ public sealed class CompletionBehaviourTests(ServiceFixture service)
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "finish" && (string?)tag.Value == "cancelled")
+                if (tag.Key == TelemetryAttributes.ResponseFinishReasons && (string?)tag.Value == "cancelled")
                 {
                     finished.TrySetResult((value, "cancelled"));
                 }
