@@ -171,5 +171,6 @@ public sealed class CrashHost : IAsyncDisposable
         }
     }
 
-    private LocalHostProcess Host => _host ?? throw new InvalidOperationException("The host has not been started.");
+    /// <summary>The host process (its port stays across restarts).</summary>
+    public LocalHostProcess Host => _host ?? throw new InvalidOperationException("The host has not been started.");
 }

@@ -135,11 +135,20 @@ public sealed class PrometheusServer : IAsyncDisposable
             double.Parse(series.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture)))];
     }
 
-    /// <summary>The scrape target's health ("up", "down", "unknown") and its last error, from <c>/api/v1/targets</c>.</summary>
+    /// <summary>
+    /// The scrape target's health ("up", "down", "unknown") and its last error, from <c>/api/v1/targets</c>; "unknown"
+    /// also until discovery has listed it (a moment after the server is ready).
+    /// </summary>
     public async Task<(string Health, string LastError, DateTimeOffset LastScrape)> TargetAsync()
     {
         var body = await _http.GetFromJsonAsync<JsonElement>("api/v1/targets");
-        var target = body.GetProperty("data").GetProperty("activeTargets").EnumerateArray().Single();
+        var targets = body.GetProperty("data").GetProperty("activeTargets").EnumerateArray().ToList();
+        if (targets.Count == 0)
+        {
+            return ("unknown", string.Empty, DateTimeOffset.MinValue);
+        }
+
+        var target = targets.Single();
         return (target.GetProperty("health").GetString()!, target.GetProperty("lastError").GetString()!,
             DateTimeOffset.Parse(target.GetProperty("lastScrape").GetString()!, CultureInfo.InvariantCulture));
     }
