@@ -16,6 +16,7 @@ internal sealed record BenchmarkArguments
           --levels a,b,...   concurrent request counts                                  (default 1,2,4,8)
           --rounds N         timed rounds per concurrency level                         (default 5)
           --cold-runs N      fresh service processes for the cold start                 (default 3)
+          --telemetry-runs N timed rounds of telemetry off/on (whole and streamed, two processes); 0 skips (default 30)
           --prompt TEXT      the prompt                                                 (default: a fixed sentence)
           --server-dll PATH  the local host to run          (default: the Serverless.Local.dll built with this)
           --server-env KEY=VALUE       an extra environment variable for the service processes (repeatable;
@@ -68,6 +69,9 @@ internal sealed record BenchmarkArguments
     public int Rounds { get; init; } = 5;
 
     public int ColdRuns { get; init; } = 3;
+
+    /// <summary>inference: timed rounds of the telemetry comparison (off and on, whole and streamed); 0 skips it.</summary>
+    public int TelemetryRuns { get; init; } = 30;
 
     public string Prompt { get; init; } = DefaultPrompt;
 
@@ -144,6 +148,7 @@ internal sealed record BenchmarkArguments
                 "--levels" => parsed with { Levels = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => Positive(name, v))] },
                 "--rounds" => parsed with { Rounds = Positive(name, value) },
                 "--cold-runs" => parsed with { ColdRuns = Positive(name, value, allowZero: true) },
+                "--telemetry-runs" => parsed with { TelemetryRuns = Positive(name, value, allowZero: true) },
                 "--prompt" => parsed with { Prompt = value.Length > 0 ? value : throw new ArgumentException("--prompt must not be empty.") },
                 "--server-dll" => parsed with { ServerDll = Path.GetFullPath(value) },
                 "--session-option" => parsed with { SessionOptions = With(parsed.SessionOptions, name, value) },

@@ -8,7 +8,8 @@ namespace Serverless.Benchmarks;
 /// <summary>
 /// The <c>inference</c> mode: the raw GenAI loop against the service over loopback HTTP (whole and streamed),
 /// same model, prompt, greedy search and token count, interleaved; then aggregate throughput at several
-/// concurrency levels; then cold starts (model only in blob storage → first streamed token).
+/// concurrency levels; then telemetry on against off (two processes, interleaved); then cold starts (model only in
+/// blob storage → first streamed token).
 /// </summary>
 internal static class InferenceBenchmark
 {
@@ -58,6 +59,12 @@ internal static class InferenceBenchmark
         {
             await CompareAsync(raw, client, service.ProcessId, check, arguments, report, cancellationToken);
             await MeasureConcurrencyAsync(raw, service, apiKey, check, arguments, report, cancellationToken);
+        }
+
+        // After the first service has gone, so only the two being compared share the machine.
+        if (arguments.TelemetryRuns > 0)
+        {
+            await TelemetryComparison.RunAsync(configuration, apiKey, ModelId, check, arguments, report, cancellationToken);
         }
 
         for (int i = 0; i < arguments.ColdRuns; i++)

@@ -16,6 +16,9 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     public const int ScalingLevel = 4;
     public const double ScalingTarget = 1.5;
 
+    /// <summary>Telemetry on ÷ off tokens/s (issue 18): everything exported should cost at most 2%.</summary>
+    public const double TelemetryRatioTarget = 0.98;
+
     // Before the run the load is other work's; by its end the benchmark itself has added 1-2 on a 2-core machine.
     private const double BusyAtEnd = 3.0;
 
@@ -34,6 +37,29 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
     public (double Start, double End) LoadAverage { get; set; }
 
     public List<ColdStart> ColdStarts { get; } = [];
+
+    /// <summary>The telemetry comparison's whole runs on the service with <c>Telemetry:Enabled=false</c>.</summary>
+    public List<GenerationRun> TelemetryOff { get; } = [];
+
+    /// <summary>Its whole runs on the service exporting metrics, traces and logs (paired with <see cref="TelemetryOff"/> by index).</summary>
+    public List<GenerationRun> TelemetryOn { get; } = [];
+
+    public List<GenerationRun> TelemetryStreamOff { get; } = [];
+
+    public List<GenerationRun> TelemetryStreamOn { get; } = [];
+
+    /// <summary>What the "on" service exported; null when the comparison was skipped.</summary>
+    public TelemetryExport? TelemetryExport { get; set; }
+
+    /// <summary>CPU ms per second of the on and off services while idle (between warmup and the timed rounds).</summary>
+    public (double On, double Off) TelemetryIdleCpu { get; set; }
+
+    private bool HasTelemetry => TelemetryOn.Count > 0;
+
+    /// <summary>The median over rounds of on/off within a round, as <see cref="Ratio"/> pairs service and raw.</summary>
+    public double TelemetryRatio => PairedRatio(TelemetryOn, TelemetryOff);
+
+    public double TelemetryStreamRatio => PairedRatio(TelemetryStreamOn, TelemetryStreamOff);
 
     public double RawTps => Median(Raw.Select(r => r.TokensPerSecond));
 
@@ -128,6 +154,26 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
             text.AppendLine();
         }
 
+        if (HasTelemetry)
+        {
+            Line(text, $"telemetry: two service processes, same database and model, {TelemetryOn.Count} timed rounds of (off, on) whole then streamed, order alternating, after {Math.Max(1, arguments.Warmup)} warmup rounds");
+            Line(text, $"  on: metrics, traces and logs over OTLP/HTTP to a local sink (metrics every {TelemetryComparison.MetricExportInterval.TotalSeconds:0} s), /metrics scraped every {TelemetryComparison.ScrapeInterval.TotalSeconds:0} s; off: Telemetry:Enabled=false");
+            Line(text, $"{"path",-24} {"tok/s p50",10} {"min",9} {"max",9} {"ms/run p50",11} {"1st token ms",13} {"cpu ms/run",11} {"(service)",10}");
+            Row(text, "telemetry off, whole", TelemetryOff);
+            Row(text, "telemetry on, whole", TelemetryOn);
+            Row(text, "telemetry off, streamed", TelemetryStreamOff);
+            Row(text, "telemetry on, streamed", TelemetryStreamOn);
+            Line(text, $"telemetry on/off     {TelemetryRatio,6:0.000}   target >= {TelemetryRatioTarget:0.00}  {Verdict(TelemetryRatio >= TelemetryRatioTarget)}   (median of per-round ratios; ratio of medians {Tps(TelemetryOn) / Tps(TelemetryOff):0.000})");
+            Line(text, $"streamed on/off      {TelemetryStreamRatio,6:0.000}   target >= {TelemetryRatioTarget:0.00}  {Verdict(TelemetryStreamRatio >= TelemetryRatioTarget)}   (median of per-round ratios; ratio of medians {Tps(TelemetryStreamOn) / Tps(TelemetryStreamOff):0.000})");
+            Line(text, $"service cpu per run, on/off {ServerCpuMs(TelemetryOn) / ServerCpuMs(TelemetryOff),6:0.000} whole, {ServerCpuMs(TelemetryStreamOn) / ServerCpuMs(TelemetryStreamOff),6:0.000} streamed; idle, cpu ms per s: on {TelemetryIdleCpu.On:0.0}, off {TelemetryIdleCpu.Off:0.0}");
+            if (TelemetryExport is { } export)
+            {
+                Line(text, $"  exported: traces {export.Traces.Requests} requests / {export.Traces.Bytes} bytes, metrics {export.Metrics.Requests} / {export.Metrics.Bytes}, logs {export.Logs.Requests} / {export.Logs.Bytes}; /metrics scraped {export.Scrapes} times ({export.ScrapeFailures} failed, last {export.LastScrapeBytes} bytes)");
+            }
+
+            text.AppendLine();
+        }
+
         if (ColdStarts.Count > 0)
         {
             Line(text, $"cold start: a fresh service process, model only in Azurite, first request streamed");
@@ -187,12 +233,46 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
         WriteNullable(json, "cold_start_ms", ColdStartMs, 0);
         WriteNullable(json, "cold_model_load_ms", ModelLoadMs, 0);
         WriteNullable(json, "cold_process_start_ms", ColdStarts.Count == 0 ? null : Median(ColdStarts.Select(c => c.ProcessStart.TotalMilliseconds)), 0);
+        if (HasTelemetry)
+        {
+            json.WriteNumber("telemetry_runs", TelemetryOn.Count);
+            json.WriteNumber("telemetry_on_tokens_per_s", Round(Tps(TelemetryOn), 1));
+            json.WriteNumber("telemetry_off_tokens_per_s", Round(Tps(TelemetryOff), 1));
+            json.WriteNumber("telemetry_ratio", Round(TelemetryRatio, 3));
+            json.WriteNumber("telemetry_ratio_target", TelemetryRatioTarget);
+            json.WriteNumber("telemetry_stream_on_tokens_per_s", Round(Tps(TelemetryStreamOn), 1));
+            json.WriteNumber("telemetry_stream_off_tokens_per_s", Round(Tps(TelemetryStreamOff), 1));
+            json.WriteNumber("telemetry_stream_ratio", Round(TelemetryStreamRatio, 3));
+            json.WriteNumber("telemetry_on_server_cpu_ms", Round(ServerCpuMs(TelemetryOn), 2));
+            json.WriteNumber("telemetry_off_server_cpu_ms", Round(ServerCpuMs(TelemetryOff), 2));
+            json.WriteNumber("telemetry_on_idle_cpu_ms_per_s", Round(TelemetryIdleCpu.On, 1));
+            json.WriteNumber("telemetry_off_idle_cpu_ms_per_s", Round(TelemetryIdleCpu.Off, 1));
+            if (TelemetryExport is { } export)
+            {
+                json.WriteStartObject("telemetry_exported");
+                json.WriteNumber("trace_requests", export.Traces.Requests);
+                json.WriteNumber("trace_bytes", export.Traces.Bytes);
+                json.WriteNumber("metric_requests", export.Metrics.Requests);
+                json.WriteNumber("metric_bytes", export.Metrics.Bytes);
+                json.WriteNumber("log_requests", export.Logs.Requests);
+                json.WriteNumber("log_bytes", export.Logs.Bytes);
+                json.WriteNumber("scrapes", export.Scrapes);
+                json.WriteEndObject();
+            }
+        }
+
         json.WriteStartObject("targets_met");
         json.WriteBoolean("ratio", Ratio >= RatioTarget);
         json.WriteBoolean("stream_ratio", StreamRatio >= StreamRatioTarget);
         if (Concurrency.ContainsKey(ScalingLevel))
         {
             json.WriteBoolean("concurrent_4_vs_1", Scaling(ScalingLevel) >= ScalingTarget);
+        }
+
+        if (HasTelemetry)
+        {
+            json.WriteBoolean("telemetry_ratio", TelemetryRatio >= TelemetryRatioTarget);
+            json.WriteBoolean("telemetry_stream_ratio", TelemetryStreamRatio >= TelemetryRatioTarget);
         }
 
         json.WriteEndObject();
@@ -203,7 +283,12 @@ internal sealed class InferenceReport(BenchmarkArguments arguments, int promptTo
             ? Median(ColdStarts.Where(c => c.ModelLoadMilliseconds is not null).Select(c => (double)c.ModelLoadMilliseconds!.Value))
             : null;
 
-    private double PairedRatio(List<GenerationRun> runs) => Median(runs.Zip(Raw, (run, raw) => run.TokensPerSecond / raw.TokensPerSecond));
+    private double PairedRatio(List<GenerationRun> runs) => PairedRatio(runs, Raw);
+
+    private static double PairedRatio(List<GenerationRun> runs, List<GenerationRun> baseline) =>
+        Median(runs.Zip(baseline, (run, other) => run.TokensPerSecond / other.TokensPerSecond));
+
+    private static double Tps(List<GenerationRun> runs) => Median(runs.Select(r => r.TokensPerSecond));
 
     private static void Row(StringBuilder text, string name, List<GenerationRun> runs) =>
         Line(text, $"{name,-24} {Median(runs.Select(r => r.TokensPerSecond)),10:0.0} {runs.Min(r => r.TokensPerSecond),9:0.0} {runs.Max(r => r.TokensPerSecond),9:0.0} {Median(runs.Select(r => r.Elapsed.TotalMilliseconds)),11:0.0} {Median(runs.Select(r => r.FirstToken.TotalMilliseconds)),13:0.00} {CpuMs(runs),11:0.0} {ServerCpuMs(runs),10:0.0}");

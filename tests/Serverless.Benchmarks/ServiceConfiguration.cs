@@ -12,6 +12,9 @@ internal sealed class ServiceConfiguration(string root, string blobConnectionStr
     private readonly string _adminKey = "admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
     private int _caches;
 
+    /// <summary>The admin key every process of the benchmark shares (GET /metrics, the admin API).</summary>
+    public string AdminKey => _adminKey;
+
     /// <summary>Settings for a process with its own, empty model cache, so its first request loads from blob storage.</summary>
     public IReadOnlyDictionary<string, string> WithFreshCache()
     {

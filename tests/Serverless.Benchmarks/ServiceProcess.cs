@@ -78,6 +78,10 @@ internal sealed class ServiceProcess : IDisposable
             {
                 // Not listening yet.
             }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Listening but too slow to answer within the client's timeout (a busy machine starting two at once): ask again.
+            }
 
             await Task.Delay(10, cancellationToken);
         }
