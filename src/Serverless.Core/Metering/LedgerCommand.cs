@@ -72,6 +72,25 @@ internal sealed class LedgerBatch(
     public bool IsPostgres => _postgres is not null;
 
     /// <summary>
+    /// PostgreSQL: the batch reads and locks no rate window or budget before its commands run; they start from the
+    /// writer's <see cref="Hints"/>, and the batch writes what it added to each row as a guarded increment
+    /// (<see cref="PostgresWrites"/>). False: the locking path, where the commands decide on rows locked up front.
+    /// </summary>
+    public bool Guarded { get; init; }
+
+    /// <summary>PostgreSQL: the rows as the writer last saw them (<see cref="Guarded"/>).</summary>
+    public PostgresCounterHints? Hints { get; init; }
+
+    /// <summary>
+    /// The guarded path: a command refused a request on the counters' values, which were only the writer's hints, so
+    /// the batch must run again on the locking path, where such a decision is exact.
+    /// </summary>
+    public bool NeedsLocks { get; set; }
+
+    /// <summary>PostgreSQL: whether the batch's transaction has been opened (a statement was sent).</summary>
+    public bool Begun => _begun;
+
+    /// <summary>
     /// PostgreSQL: the writes of the batch nobody reads back, sent together (one round trip) before the next statement
     /// that reads, or before the commit. Null on SQLite, where every statement runs at once.
     /// </summary>

@@ -11,7 +11,10 @@ namespace Serverless.Core.Metering;
 /// The ledger's single writer per process, with group commit: every command waiting when a transaction starts
 /// joins it, and all of them complete only after that transaction committed durably. Under load a commit
 /// carries hundreds of records; at one client it carries one, so latency stays one fsync. On PostgreSQL a batch is
-/// two round trips whatever its size: lock and read its rows; write (one statement per table) and commit.
+/// two round trips whatever its size: read (policies, prices, the reservations it settles); write (one statement per
+/// table) and commit. Its rate windows and budgets take one of two paths: guarded (the default: nothing read or locked
+/// up front, increments checked against the limits just before the commit) or, near a limit or after a guard failed,
+/// locking (every row locked and read in the first round trip); see <see cref="LedgerBatch.Guarded"/>.
 /// </summary>
 public sealed partial class LedgerWriter : IAsyncDisposable
 {
@@ -24,6 +27,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private readonly LedgerBatchCache _cache = new();
     private readonly LedgerStatements? _statements;
+    private readonly PostgresCounterHints? _hints;
     private DbConnection? _connection;
     private long? _dataVersion;
 
@@ -31,6 +35,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private bool _synced = true;
     private long _commits;
     private long _commands;
+    private long _guardedCommits;
+    private long _lockingRetries;
+    private long _conflictRetries;
 
     public LedgerWriter(LedgerConnections connections, IOptions<MeteringOptions> options, ILogger<LedgerWriter> logger)
     {
@@ -40,6 +47,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
         _statements = connections.IsSqlite ? new LedgerStatements() : null;
+        _hints = connections.IsSqlite ? null : new PostgresCounterHints();
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -51,6 +59,15 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>Commands committed so far.</summary>
     public long CommandsCommitted => Interlocked.Read(ref _commands);
+
+    /// <summary>PostgreSQL: transactions that changed rate windows or budgets on the guarded path (the others locked them).</summary>
+    public long GuardedCommits => Interlocked.Read(ref _guardedCommits);
+
+    /// <summary>Batches retried after a transient conflict with another writer (PostgreSQL: a deadlock or serialization failure).</summary>
+    public long ConflictRetries => Interlocked.Read(ref _conflictRetries);
+
+    /// <summary>PostgreSQL: batches rolled back on the guarded path and run again on the locking path (a guard failed, a request was refused, or a limit was near).</summary>
+    public long LockingRetries => Interlocked.Read(ref _lockingRetries);
 
     internal Task<TResult> SubmitAsync<TResult>(LedgerCommand<TResult> command)
     {
@@ -120,6 +137,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             catch (Exception ex) when (attempt < MaxAttempts && LedgerConnections.IsTransient(ex))
             {
                 LogBatchRetried(_logger, ex, commands.Count, attempt);
+                Interlocked.Increment(ref _conflictRetries);
                 ResetConnection();
             }
         }
@@ -128,22 +146,45 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private void ExecuteBatch(List<LedgerCommand> commands)
     {
         _connection ??= _connections.OpenForWriting();
-        var sqlite = _connection as SqliteConnection;
-        if (sqlite is not null)
+        if (_connection is not SqliteConnection sqlite)
         {
-            SetSync(sqlite, commands);
+            ExecutePostgres(commands);
+            return;
         }
 
-        // On SQLite explicitly BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's
-        // in-memory counters (LedgerCounters) exact.
-        // On PostgreSQL the batch opens and commits its transaction itself, riding on its round trips (LedgerBatch.Commit).
-        using var transaction = sqlite?.BeginTransaction(deferred: false);
+        SetSync(sqlite, commands);
+
+        // BEGIN IMMEDIATE: the write lock from the first statement is what makes the batch's in-memory counters
+        // (LedgerCounters) exact.
+        using var transaction = sqlite.BeginTransaction(deferred: false);
         var batch = new LedgerBatch(_connection, transaction, _prepared, _cache, _statements, _connections.CommandTimeoutSeconds);
         KeepOrForgetCache(batch);
-        if (batch.IsPostgres)
+        foreach (var command in commands)
         {
-            // One round trip locks and reads every row the batch will decide on (PostgresPrefetch); the commands then
-            // run in memory and their writes go in one more round trip before the commit (Flush).
+            command.Execute(batch);
+        }
+
+        batch.Flush();
+        transaction.Commit();
+        _checkpointer?.Written(PagesWritten(sqlite));
+    }
+
+    // PostgreSQL: the batch opens and commits its transaction itself, riding on its round trips (LedgerBatch.Commit).
+    // One round trip reads what the commands need (PostgresPrefetch), the commands run in memory, and their writes go
+    // in one more round trip with the COMMIT. A batch on the guarded path that cannot finish there (a guard failed, a
+    // request was refused on the hints, a limit is near) is rolled back and run again on the locking path, which then
+    // stays for a while (PostgresCounterHints.StartLocking).
+    private void ExecutePostgres(List<LedgerCommand> commands)
+    {
+        bool guarded = _hints!.Guarded;
+        while (true)
+        {
+            _cache.Clear();
+            var batch = new LedgerBatch(_connection!, null, _prepared, _cache, null, _connections.CommandTimeoutSeconds)
+            {
+                Guarded = guarded,
+                Hints = _hints,
+            };
             var prefetch = new PostgresPrefetch();
             foreach (var command in commands)
             {
@@ -151,26 +192,54 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             }
 
             prefetch.Run(batch);
+            foreach (var command in commands)
+            {
+                command.Execute(batch);
+            }
+
+            if (guarded && (batch.NeedsLocks || batch.Counters.NearLimits()))
+            {
+                LeaveGuardedPath(batch, commands.Count, "a request was refused or a limit is near");
+                guarded = false;
+                continue;
+            }
+
+            batch.Flush();
+            try
+            {
+                batch.Commit();
+            }
+            catch (LedgerGuardFailedException ex)
+            {
+                LeaveGuardedPath(batch, commands.Count, ex.Message);
+                guarded = false;
+                continue;
+            }
+
+            if (guarded && _cache.Windows.Count + _cache.Budgets.Count > 0)
+            {
+                Interlocked.Increment(ref _guardedCommits);
+            }
+            else
+            {
+                _hints.SeenLocked(_cache);
+            }
+
+            return;
+        }
+    }
+
+    private void LeaveGuardedPath(LedgerBatch batch, int count, string reason)
+    {
+        if (batch.Begun)
+        {
+            using var rollback = new Npgsql.NpgsqlCommand("ROLLBACK", (Npgsql.NpgsqlConnection)_connection!);
+            rollback.ExecuteNonQuery();
         }
 
-        foreach (var command in commands)
-        {
-            command.Execute(batch);
-        }
-
-        batch.Flush();
-        if (transaction is not null)
-        {
-            transaction.Commit();
-        }
-        else
-        {
-            batch.Commit();
-        }
-        if (sqlite is not null)
-        {
-            _checkpointer?.Written(PagesWritten(sqlite));
-        }
+        _hints!.StartLocking();
+        Interlocked.Increment(ref _lockingRetries);
+        LogLockingPath(_logger, count, reason);
     }
 
     // The pages this connection has written to the WAL since the last call (SQLite counts them per connection).
@@ -196,12 +265,6 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     // policy, a sweep by another process, a test editing rows). On PostgreSQL other instances write all the time.
     private void KeepOrForgetCache(LedgerBatch batch)
     {
-        if (batch.IsPostgres)
-        {
-            _cache.Clear();
-            return;
-        }
-
         long version = batch.ExecuteInt64(LedgerSql.DataVersion);
         if (version != _dataVersion)
         {
@@ -234,6 +297,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger batch of {Count} commands hit a transient conflict (attempt {Attempt}); retrying")]
     private static partial void LogBatchRetried(ILogger logger, Exception exception, int count, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ledger batch of {Count} commands goes to the locking path: {Reason}")]
+    private static partial void LogLockingPath(ILogger logger, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ledger batch of {Count} commands failed and was rolled back")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);

@@ -4,12 +4,18 @@ namespace Serverless.Core.Metering;
 
 /// <summary>
 /// PostgreSQL: the rows a batch of ledger commands will use, named by the commands (<see cref="LedgerCommand.Declare"/>)
-/// and then locked and read in one round trip before the first command runs: the rate windows and budgets
-/// (created empty where missing, so they can be locked too), the limit policies and the prices; the reservations to settle are deleted there and then, each only by its holder. A row that does not exist
-/// yet costs a second round trip. The commands then decide in memory (<see cref="LedgerCounters"/>), as on SQLite, and that is exact for
-/// the same reason: until this transaction commits, no other instance can change a row it decided on, because it
-/// holds the row's lock. Locks are taken in one statement per table in sorted order, so writers on several instances
-/// wait for each other rather than deadlock.
+/// and read in the batch's first round trip, before the first command runs: the limit policies and the prices, and the
+/// reservations to settle, deleted there and then, each only by its holder. What happens to the rate windows and budgets
+/// depends on the batch's path (<see cref="LedgerBatch.Guarded"/>):
+/// <list type="bullet">
+/// <item>Locking: they are created empty where missing and locked and read in the same round trip, in the one global
+/// order of <see cref="LedgerSql.LockWindows"/>. The commands then decide in memory (<see cref="LedgerCounters"/>), as on
+/// SQLite, and that is exact for the same reason: until this transaction commits, no other instance can change a row it
+/// decided on.</item>
+/// <item>Guarded: they are not read at all. The commands decide on the values this writer last saw
+/// (<see cref="PostgresCounterHints"/>), and the batch adds its net change with a guard just before its COMMIT
+/// (<see cref="LedgerSql.GuardWindows"/>); a guard that fails sends the batch back to the locking path.</item>
+/// </list>
 /// </summary>
 internal sealed class PostgresPrefetch
 {
@@ -41,114 +47,48 @@ internal sealed class PostgresPrefetch
 
     public void Run(LedgerBatch batch)
     {
-        if (_windows.Count + _budgets.Count + _settled.Count + _keys.Count + _models.Count == 0)
+        ArgumentNullException.ThrowIfNull(batch);
+        bool counters = !batch.Guarded;
+        int windows = counters ? _windows.Count : 0;
+        int budgets = counters ? _budgets.Count : 0;
+        if (windows + budgets + _settled.Count + _keys.Count + _models.Count == 0)
         {
             return;
         }
 
         batch.SendWrites();
         var cache = batch.Cache;
-        using (var round = batch.NewBatch())
-        {
-            if (_windows.Count > 0)
-            {
-                PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(_windows));
-            }
-
-            if (_budgets.Count > 0)
-            {
-                PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(_budgets));
-            }
-
-            if (_settled.Count > 0)
-            {
-                PostgresWrites.Add(round, LedgerSql.DeleteReservations,
-                    ("@ids", _settled.Select(s => s.RequestId).ToArray()), ("@holders", _settled.Select(s => s.Holder).ToArray()));
-            }
-
-            if (_keys.Count > 0)
-            {
-                PostgresWrites.Add(round, LedgerSql.SelectPoliciesOf, ("@keys", _keys.ToArray()), ("@customers", _customers.ToArray()));
-            }
-
-            if (_models.Count > 0)
-            {
-                PostgresWrites.Add(round, LedgerSql.SelectPricesOf, ("@models", _models.Keys.ToArray()), ("@nows", _models.Values.ToArray()));
-            }
-
-            using var reader = round.ExecuteReader();
-            if (_windows.Count > 0)
-            {
-                ReadRows(reader, [], cache.Windows, cache.ChangedWindows, columns: 2);
-                reader.NextResult();
-            }
-
-            if (_budgets.Count > 0)
-            {
-                ReadRows(reader, [], cache.Budgets, cache.ChangedBudgets, columns: 4);
-                reader.NextResult();
-            }
-
-            if (_settled.Count > 0)
-            {
-                foreach (var settled in _settled)
-                {
-                    batch.Settling[settled] = false;
-                }
-
-                while (reader.Read())
-                {
-                    batch.Settling[(reader.GetString(0), reader.GetString(1))] = true;
-                }
-
-                reader.NextResult();
-            }
-
-            if (_keys.Count > 0)
-            {
-                ReadPolicies(reader, cache);
-                reader.NextResult();
-            }
-
-            if (_models.Count > 0)
-            {
-                while (reader.Read())
-                {
-                    var price = new PriceRow(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
-                    cache.Prices[reader.GetString(0)] = (price, reader.GetInt64(5), reader.IsDBNull(6) ? long.MaxValue : reader.GetInt64(6));
-                }
-            }
-        }
-
-        // Rows that do not exist yet (a new minute's window, a new period's budget): created empty and locked, in a
-        // second round trip that only the first batch of a minute needs.
-        var missingWindows = _windows.Where(k => !cache.Windows.ContainsKey(k)).ToHashSet();
-        var missingBudgets = _budgets.Where(k => !cache.Budgets.ContainsKey(k)).ToHashSet();
-        if (missingWindows.Count + missingBudgets.Count > 0)
-        {
-            Create(batch, missingWindows, missingBudgets);
-        }
-    }
-
-    private static void Create(
-        LedgerBatch batch, HashSet<(string Scope, string Id, long Start)> windows, HashSet<(string Scope, string Id, long Start)> budgets)
-    {
-        var cache = batch.Cache;
         using var round = batch.NewBatch();
-        if (windows.Count > 0)
+        if (windows > 0)
         {
-            PostgresWrites.Add(round, LedgerSql.CreateWindows, Keys(windows));
-            PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(windows));
+            PostgresWrites.Add(round, LedgerSql.CreateWindows, Keys(_windows));
+            PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(_windows));
         }
 
-        if (budgets.Count > 0)
+        if (budgets > 0)
         {
-            PostgresWrites.Add(round, LedgerSql.CreateBudgets, Keys(budgets));
-            PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(budgets));
+            PostgresWrites.Add(round, LedgerSql.CreateBudgets, Keys(_budgets));
+            PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(_budgets));
+        }
+
+        if (_settled.Count > 0)
+        {
+            PostgresWrites.Add(round, LedgerSql.DeleteReservations,
+                ("@ids", _settled.Select(s => s.RequestId).ToArray()), ("@holders", _settled.Select(s => s.Holder).ToArray()));
+        }
+
+        if (_keys.Count > 0)
+        {
+            PostgresWrites.Add(round, LedgerSql.SelectPoliciesOf, ("@keys", _keys.ToArray()), ("@customers", _customers.ToArray()));
+        }
+
+        if (_models.Count > 0)
+        {
+            PostgresWrites.Add(round, LedgerSql.SelectPricesOf, ("@models", _models.Keys.ToArray()), ("@nows", _models.Values.ToArray()));
         }
 
         using var reader = round.ExecuteReader();
-        if (windows.Count > 0)
+        if (windows > 0)
         {
             var created = Created(reader);
             reader.NextResult();
@@ -156,11 +96,42 @@ internal sealed class PostgresPrefetch
             reader.NextResult();
         }
 
-        if (budgets.Count > 0)
+        if (budgets > 0)
         {
             var created = Created(reader);
             reader.NextResult();
             ReadRows(reader, created, cache.Budgets, cache.ChangedBudgets, columns: 4);
+            reader.NextResult();
+        }
+
+        if (_settled.Count > 0)
+        {
+            foreach (var settled in _settled)
+            {
+                batch.Settling[settled] = false;
+            }
+
+            while (reader.Read())
+            {
+                batch.Settling[(reader.GetString(0), reader.GetString(1))] = true;
+            }
+
+            reader.NextResult();
+        }
+
+        if (_keys.Count > 0)
+        {
+            ReadPolicies(reader, cache);
+            reader.NextResult();
+        }
+
+        if (_models.Count > 0)
+        {
+            while (reader.Read())
+            {
+                var price = new PriceRow(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+                cache.Prices[reader.GetString(0)] = (price, reader.GetInt64(5), reader.IsDBNull(6) ? long.MaxValue : reader.GetInt64(6));
+            }
         }
     }
 
