@@ -174,27 +174,28 @@ internal static class LedgerSql
     // locked, in its order). A row that admissions took from (g) is changed only if it stays within its limits as it
     // is now (READ COMMITTED re-checks the condition on the newest version of a row another writer just changed):
     // requests and tokens per minute; a budget's spend and token caps (negative: none). A row only settlements gave
-    // back to is changed if it exists, as on the locking path. If any guarded row was not changed, the division by zero
+    // back to is changed if it exists, as on the locking path. The changed rows come back by their position in the arrays
+    // (from 1) with their new values. If any guarded row was not changed, the division by zero
     // fails the statement, the server skips the rest of the round trip (COMMIT included) and the writer rolls the batch
     // back and runs it again on the locking path, where the commands decide on locked rows.
     public const string GuardWindows = """
         WITH v AS MATERIALIZED (
-          SELECT * FROM unnest(@scopes, @ids, @starts, @requests, @tokens, @guarded, @requestLimits, @tokenLimits)
-            AS v(s, i, t, r, n, g, lr, ln) ORDER BY 1, 2, 3),
+          SELECT * FROM unnest(@scopes, @ids, @starts, @requests, @tokens, @guarded, @requestLimits, @tokenLimits) WITH ORDINALITY
+            AS v(s, i, t, r, n, g, lr, ln, o) ORDER BY 1, 2, 3),
         u AS (
           UPDATE "RateWindows" AS w SET "Requests" = w."Requests" + v.r, "Tokens" = w."Tokens" + v.n
           FROM v
           WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
             AND (NOT v.g OR (w."Requests" + v.r <= v.lr AND w."Tokens" + v.n <= v.ln))
-          RETURNING w."Scope", w."ScopeId", w."WindowStart", w."Requests", w."Tokens", v.g)
-        SELECT u."Scope", u."ScopeId", u."WindowStart", u."Requests", u."Tokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+          RETURNING v.o, w."Requests", w."Tokens", v.g)
+        SELECT u.o, u."Requests", u."Tokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
         FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
         """;
 
     public const string GuardBudgets = """
         WITH v AS MATERIALIZED (
           SELECT * FROM unnest(@scopes, @ids, @starts, @spentCosts, @reservedCosts, @spentTokens, @reservedTokens, @guarded, @costLimits, @tokenLimits)
-            AS v(s, i, t, sc, rc, st, rt, g, lc, lt) ORDER BY 1, 2, 3),
+            WITH ORDINALITY AS v(s, i, t, sc, rc, st, rt, g, lc, lt, o) ORDER BY 1, 2, 3),
         u AS (
           UPDATE "BudgetUsage" AS b SET "SpentMicroUsd" = b."SpentMicroUsd" + v.sc, "ReservedMicroUsd" = b."ReservedMicroUsd" + v.rc,
             "SpentTokens" = b."SpentTokens" + v.st, "ReservedTokens" = b."ReservedTokens" + v.rt
@@ -202,18 +203,18 @@ internal static class LedgerSql
           WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
             AND (NOT v.g OR ((v.lc < 0 OR b."SpentMicroUsd" + b."ReservedMicroUsd" + v.sc + v.rc <= v.lc)
               AND (v.lt < 0 OR b."SpentTokens" + b."ReservedTokens" + v.st + v.rt <= v.lt)))
-          RETURNING b."Scope", b."ScopeId", b."PeriodStart", b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens", v.g)
-        SELECT u."Scope", u."ScopeId", u."PeriodStart", u."SpentMicroUsd", u."ReservedMicroUsd", u."SpentTokens", u."ReservedTokens",
-          c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+          RETURNING v.o, b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens", v.g)
+        SELECT u.o, u."SpentMicroUsd", u."ReservedMicroUsd", u."SpentTokens", u."ReservedTokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
         FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
         """;
 
     // The reservations the batch's settlements settle, deleted up front (the guard against settling twice): each
     // only by the instance that holds it. RETURNING lists those deleted, which the settlements then bill.
+    // RETURNING the positions in the arrays (from 1), not the strings: the writer knows what it sent.
     public const string DeleteReservations = """
-        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) WITH ORDINALITY AS v(i, h, o) ORDER BY 1, 2) AS v
         WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
-        RETURNING r."RequestId", r."InstanceId"
+        RETURNING v.o
         """;
 
     public const string SelectPoliciesOf = """

@@ -185,7 +185,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
                 Guarded = guarded,
                 Hints = _hints,
             };
-            var prefetch = new PostgresPrefetch();
+            var prefetch = new PostgresPrefetch { LocksCounters = !guarded };
             foreach (var command in commands)
             {
                 command.Declare(prefetch);

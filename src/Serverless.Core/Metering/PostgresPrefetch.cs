@@ -27,9 +27,24 @@ internal sealed class PostgresPrefetch
     private readonly Dictionary<string, long> _models = new(StringComparer.Ordinal);
     private Policy _defaultPolicy;
 
-    public void Window(string scope, string id, long windowStart) => _windows.Add((scope, id, windowStart));
+    /// <summary>Whether the rate windows and budgets are locked and read up front (the locking path); the guarded path does not need them named.</summary>
+    public bool LocksCounters { get; init; } = true;
 
-    public void Budget(string scope, string id, long periodStart) => _budgets.Add((scope, id, periodStart));
+    public void Window(string scope, string id, long windowStart)
+    {
+        if (LocksCounters)
+        {
+            _windows.Add((scope, id, windowStart));
+        }
+    }
+
+    public void Budget(string scope, string id, long periodStart)
+    {
+        if (LocksCounters)
+        {
+            _budgets.Add((scope, id, periodStart));
+        }
+    }
 
     /// <summary>A reservation to settle: deleted up front if <paramref name="holder"/> holds it (see <see cref="LedgerBatch.Settling"/>).</summary>
     public void Settle(string requestId, string holder) => _settled.Add((requestId, holder));
@@ -48,9 +63,8 @@ internal sealed class PostgresPrefetch
     public void Run(LedgerBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        bool counters = !batch.Guarded;
-        int windows = counters ? _windows.Count : 0;
-        int budgets = counters ? _budgets.Count : 0;
+        int windows = batch.Guarded ? 0 : _windows.Count;
+        int budgets = batch.Guarded ? 0 : _budgets.Count;
         if (windows + budgets + _settled.Count + _keys.Count + _models.Count == 0)
         {
             return;
@@ -71,10 +85,18 @@ internal sealed class PostgresPrefetch
             PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(_budgets));
         }
 
-        if (_settled.Count > 0)
+        var settled = _settled.Count > 0 ? new (string RequestId, string Holder)[_settled.Count] : [];
+        if (settled.Length > 0)
         {
-            PostgresWrites.Add(round, LedgerSql.DeleteReservations,
-                ("@ids", _settled.Select(s => s.RequestId).ToArray()), ("@holders", _settled.Select(s => s.Holder).ToArray()));
+            _settled.CopyTo(settled);
+            var ids = new string[settled.Length];
+            var holders = new string[settled.Length];
+            for (int i = 0; i < settled.Length; i++)
+            {
+                (ids[i], holders[i]) = settled[i];
+            }
+
+            PostgresWrites.Add(round, LedgerSql.DeleteReservations, ("@ids", ids), ("@holders", holders));
         }
 
         if (_keys.Count > 0)
@@ -104,16 +126,16 @@ internal sealed class PostgresPrefetch
             reader.NextResult();
         }
 
-        if (_settled.Count > 0)
+        if (settled.Length > 0)
         {
-            foreach (var settled in _settled)
+            foreach (var key in settled)
             {
-                batch.Settling[settled] = false;
+                batch.Settling[key] = false;
             }
 
             while (reader.Read())
             {
-                batch.Settling[(reader.GetString(0), reader.GetString(1))] = true;
+                batch.Settling[settled[reader.GetInt64(0) - 1]] = true;
             }
 
             reader.NextResult();
@@ -157,12 +179,20 @@ internal sealed class PostgresPrefetch
         }
     }
 
-    private static (string Name, object? Value)[] Keys(HashSet<(string Scope, string Id, long Start)> rows) =>
-    [
-        ("@scopes", rows.Select(r => r.Scope).ToArray()),
-        ("@ids", rows.Select(r => r.Id).ToArray()),
-        ("@starts", rows.Select(r => r.Start).ToArray()),
-    ];
+    private static (string Name, object? Value)[] Keys(HashSet<(string Scope, string Id, long Start)> rows)
+    {
+        var scopes = new string[rows.Count];
+        var ids = new string[rows.Count];
+        var starts = new long[rows.Count];
+        int i = 0;
+        foreach (var (scope, id, start) in rows)
+        {
+            (scopes[i], ids[i], starts[i]) = (scope, id, start);
+            i++;
+        }
+
+        return [("@scopes", scopes), ("@ids", ids), ("@starts", starts)];
+    }
 
     private static HashSet<(string Scope, string Id, long Start)> Created(DbDataReader reader)
     {

@@ -181,34 +181,35 @@ internal sealed class PostgresWrites
         }
     }
 
-    // The round trip with guarded increments: the rows they changed come back with their values, which become the
-    // writer's hints and correct the batch's rate-limit headers; all of it only once the whole round trip, COMMIT
-    // included, has succeeded.
+    // The round trip with guarded increments: the rows they changed come back (by their position in the arrays sent)
+    // with their values, which become the writer's hints and correct the batch's rate-limit headers; all of it only
+    // once the whole round trip, COMMIT included, has succeeded.
     private void ReadGuarded(NpgsqlBatch round, PostgresCounterHints hints)
     {
-        var windows = new List<((string, string, long) Key, long A, long B)>(_guardedWindows.Count);
-        var budgets = new List<((string, string, long) Key, long A, long B, long C, long D)>(_guardedBudgets.Count);
+        var windows = new (long A, long B)?[_guardedWindows.Count];
+        var budgets = new (long A, long B, long C, long D)?[_guardedBudgets.Count];
         using (var reader = round.ExecuteReader())
         {
             do
             {
-                if (reader.FieldCount == 6 && reader.GetName(2) == "WindowStart")
+                // The guards' results: windows (4 columns) before budgets (6); the creates' RETURNING lists are skipped.
+                if (reader.FieldCount == 4 && windows.Length > 0)
                 {
                     while (reader.Read())
                     {
                         if (!reader.IsDBNull(0))
                         {
-                            windows.Add(((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)), reader.GetInt64(3), reader.GetInt64(4)));
+                            windows[reader.GetInt64(0) - 1] = (reader.GetInt64(1), reader.GetInt64(2));
                         }
                     }
                 }
-                else if (reader.FieldCount == 8 && reader.GetName(2) == "PeriodStart")
+                else if (reader.FieldCount == 6)
                 {
                     while (reader.Read())
                     {
                         if (!reader.IsDBNull(0))
                         {
-                            budgets.Add(((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)));
+                            budgets[reader.GetInt64(0) - 1] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
                         }
                     }
                 }
@@ -216,13 +217,13 @@ internal sealed class PostgresWrites
             while (reader.NextResult());
         }
 
-        var changed = windows.ToDictionary(w => w.Key, w => (w.A, w.B));
-        foreach (var (key, row) in _guardedWindows)
+        for (int i = 0; i < windows.Length; i++)
         {
-            if (changed.TryGetValue(key, out var now))
+            var (key, row) = _guardedWindows[i];
+            if (windows[i] is var (a, b))
             {
-                row.Offset = (now.A - row.A, now.B - row.B);
-                hints.SeenWindow(key, now.A, now.B);
+                row.Offset = (a - row.A, b - row.B);
+                hints.SeenWindow(key, a, b);
             }
             else
             {
@@ -230,12 +231,12 @@ internal sealed class PostgresWrites
             }
         }
 
-        var changedBudgets = budgets.ToDictionary(b => b.Key, b => (b.A, b.B, b.C, b.D));
-        foreach (var (key, _) in _guardedBudgets)
+        for (int i = 0; i < budgets.Length; i++)
         {
-            if (changedBudgets.TryGetValue(key, out var now))
+            var key = _guardedBudgets[i].Key;
+            if (budgets[i] is var (a, b, c, d))
             {
-                hints.SeenBudget(key, now.A, now.B, now.C, now.D);
+                hints.SeenBudget(key, a, b, c, d);
             }
             else
             {
