@@ -49,6 +49,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
     }
 
+    // Idempotency claims and batch lines read rows back while they run, which the one round trip cannot do.
+    public override bool CanRunOnHints(PostgresHints hints) =>
+        request.Idempotency is null && request.BatchId is null && hints.KnowsPolicies(request.KeyId, request.CustomerId)
+        && (request.Model is null || hints.KnowsPrice(request.Model, now.ToUnixTimeMilliseconds()));
+
     private Policy DefaultPolicy => new(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
 
     public override void Execute(LedgerBatch batch)

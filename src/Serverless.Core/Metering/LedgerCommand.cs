@@ -28,6 +28,13 @@ internal abstract class LedgerCommand
     {
     }
 
+    /// <summary>
+    /// PostgreSQL: whether the command can run on what the writer last saw (<see cref="PostgresHints"/>) instead of on a
+    /// first round trip's reads: everything it reads is declared and checked in the batch's only round trip
+    /// (<see cref="LedgerBatch.OneRoundTrip"/>), and it reads nothing back while it runs.
+    /// </summary>
+    public virtual bool CanRunOnHints(PostgresHints hints) => false;
+
     public abstract void Execute(LedgerBatch batch);
 
     public abstract void Complete();
@@ -78,8 +85,15 @@ internal sealed class LedgerBatch(
     /// </summary>
     public bool Guarded { get; init; }
 
-    /// <summary>PostgreSQL: the rows as the writer last saw them (<see cref="Guarded"/>).</summary>
-    public PostgresCounterHints? Hints { get; init; }
+    /// <summary>PostgreSQL: what the writer last saw (<see cref="Guarded"/>, <see cref="OneRoundTrip"/>).</summary>
+    public PostgresHints? Hints { get; init; }
+
+    /// <summary>
+    /// PostgreSQL, guarded: the batch has no reading round trip. Its commands run on the policies and prices the writer
+    /// last saw and count the reservations they settle as deleted, and its only round trip checks all of that first
+    /// (<see cref="PostgresPrefetch"/>), then writes and commits; a difference rolls it back before the COMMIT.
+    /// </summary>
+    public bool OneRoundTrip { get; init; }
 
     /// <summary>
     /// The guarded path: a command refused a request on the counters' values, which were only the writer's hints, so

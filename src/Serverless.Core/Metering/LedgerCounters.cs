@@ -8,7 +8,7 @@ namespace Serverless.Core.Metering;
 /// Exact only because nothing else can change a row between its read and the commit: on SQLite the transaction holds
 /// the write lock from its first statement (BEGIN IMMEDIATE); on PostgreSQL's locking path the batch locked every row
 /// it uses before its first command ran (<see cref="PostgresPrefetch"/>). On PostgreSQL's guarded path nothing is read
-/// or locked: a row starts from the writer's last-known values (<see cref="PostgresCounterHints"/>), and what the batch
+/// or locked: a row starts from the writer's last-known values (<see cref="PostgresHints"/>), and what the batch
 /// added to it is written as an increment whose guard re-checks the limits on the row as it is (<see cref="PostgresWrites"/>).
 /// </summary>
 internal sealed class LedgerCounters(LedgerBatch batch, LedgerBatchCache cache)

@@ -208,6 +208,37 @@ internal static class LedgerSql
         FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
         """;
 
+    // The one-round-trip path (LedgerBatch.OneRoundTrip): what a batch took from the writer's hints instead of reading it,
+    // checked first in its only round trip. A difference fails the statement (division by zero), the server skips the
+    // rest of the round trip, COMMIT included, and the writer runs the batch again on the two-round-trip path.
+    // Every reservation the settlements bill, deleted by its holder (the guard against settling twice), in the order of
+    // DeleteReservations.
+    public const string DeleteReservationsExactly = """
+        WITH d AS (
+          DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+          WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
+          RETURNING 1)
+        SELECT 1 / (CASE WHEN count(*) = cardinality(@ids) THEN 1 ELSE 0 END) FROM d
+        """;
+
+    // The limits the admissions decided on: each key's and customer's policy row, or the defaults where it has none.
+    public const string CheckPolicies = """
+        SELECT 1 / (CASE WHEN count(*) = 0 THEN 1 ELSE 0 END)
+        FROM unnest(@scopes, @ids, @requests, @tokens, @spendCaps, @tokenCaps) AS v(s, i, r, t, c, k)
+        LEFT JOIN "LimitPolicies" p ON p."Scope" = v.s AND p."ScopeId" = v.i
+        WHERE COALESCE(p."RequestsPerMinute", @defaultRequests) <> v.r OR COALESCE(p."TokensPerMinute", @defaultTokens) <> v.t
+          OR p."SpendCapMicroUsd" IS DISTINCT FROM v.c OR p."TokenCap" IS DISTINCT FROM v.k
+        """;
+
+    // The price each model's admissions reserved at: still the one in force at the earliest and the latest of their times
+    // (so no price took effect in between either).
+    public const string CheckPrices = """
+        SELECT 1 / (CASE WHEN bool_and(p."Id" IS NOT DISTINCT FROM v.id) THEN 1 ELSE 0 END)
+        FROM unnest(@models, @ats, @versions) AS v(m, t, id)
+        LEFT JOIN LATERAL (
+          SELECT x."Id" FROM "Prices" x WHERE x."Model" = v.m AND x."EffectiveFrom" <= v.t ORDER BY x."EffectiveFrom" DESC, x."Id" DESC LIMIT 1) p ON true
+        """;
+
     // The reservations the batch's settlements settle, deleted up front (the guard against settling twice): each
     // only by the instance that holds it. RETURNING lists those deleted, which the settlements then bill.
     // RETURNING the positions in the arrays (from 1), not the strings: the writer knows what it sent.

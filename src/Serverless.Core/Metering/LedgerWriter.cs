@@ -27,7 +27,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly Dictionary<string, DbCommand> _prepared = new(StringComparer.Ordinal);
     private readonly LedgerBatchCache _cache = new();
     private readonly LedgerStatements? _statements;
-    private readonly PostgresCounterHints? _hints;
+    private readonly PostgresHints? _hints;
     private DbConnection? _connection;
     private long? _dataVersion;
 
@@ -38,6 +38,8 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private long _guardedCommits;
     private long _lockingRetries;
     private long _conflictRetries;
+    private long _oneRoundTripCommits;
+    private long _readingRetries;
 
     public LedgerWriter(LedgerConnections connections, IOptions<MeteringOptions> options, ILogger<LedgerWriter> logger)
     {
@@ -47,7 +49,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _maxBatch = options.Value.MaxBatchSize;
         _checkpointer = connections.IsSqlite ? new LedgerCheckpointer(connections, logger) : null;
         _statements = connections.IsSqlite ? new LedgerStatements() : null;
-        _hints = connections.IsSqlite ? null : new PostgresCounterHints();
+        _hints = connections.IsSqlite ? null : new PostgresHints();
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -62,6 +64,12 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>PostgreSQL: transactions that changed rate windows or budgets on the guarded path (the others locked them).</summary>
     public long GuardedCommits => Interlocked.Read(ref _guardedCommits);
+
+    /// <summary>PostgreSQL: transactions committed in one round trip, on what the writer last saw (<see cref="LedgerBatch.OneRoundTrip"/>).</summary>
+    public long OneRoundTripCommits => Interlocked.Read(ref _oneRoundTripCommits);
+
+    /// <summary>PostgreSQL: one-round-trip batches rolled back because a check or guard failed, and run again with their reads.</summary>
+    public long ReadingRetries => Interlocked.Read(ref _readingRetries);
 
     /// <summary>Batches retried after a transient conflict with another writer (PostgreSQL: a deadlock or serialization failure).</summary>
     public long ConflictRetries => Interlocked.Read(ref _conflictRetries);
@@ -171,72 +179,99 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     // PostgreSQL: the batch opens and commits its transaction itself, riding on its round trips (LedgerBatch.Commit).
     // One round trip reads what the commands need (PostgresPrefetch), the commands run in memory, and their writes go
-    // in one more round trip with the COMMIT. A batch on the guarded path that cannot finish there (a guard failed, a
-    // request was refused on the hints, a limit is near) is rolled back and run again on the locking path, which then
-    // stays for a while (PostgresCounterHints.StartLocking).
+    // in one more round trip with the COMMIT; when every command can run on what the writer last saw, the reads are
+    // skipped and checked in that one round trip instead (LedgerBatch.OneRoundTrip). A batch that cannot finish on its
+    // path is rolled back and run again on the next one: one round trip → guarded → locking. A request refused on
+    // hints, or a limit near, goes to the locking path at once, which then stays for a while (PostgresHints.StartLocking).
     private void ExecutePostgres(List<LedgerCommand> commands)
     {
-        bool guarded = _hints!.Guarded;
+        var hints = _hints!;
+        bool guarded = hints.Guarded;
+        bool oneRoundTrip = guarded && commands.TrueForAll(command => command.CanRunOnHints(hints));
         while (true)
         {
             _cache.Clear();
             var batch = new LedgerBatch(_connection!, null, _prepared, _cache, null, _connections.CommandTimeoutSeconds)
             {
                 Guarded = guarded,
-                Hints = _hints,
+                OneRoundTrip = oneRoundTrip,
+                Hints = hints,
             };
-            var prefetch = new PostgresPrefetch { LocksCounters = !guarded };
-            foreach (var command in commands)
-            {
-                command.Declare(prefetch);
-            }
-
-            prefetch.Run(batch);
-            foreach (var command in commands)
-            {
-                command.Execute(batch);
-            }
-
-            if (guarded && (batch.NeedsLocks || batch.Counters.NearLimits()))
-            {
-                LeaveGuardedPath(batch, commands.Count, "a request was refused or a limit is near");
-                guarded = false;
-                continue;
-            }
-
-            batch.Flush();
             try
             {
+                var prefetch = new PostgresPrefetch { LocksCounters = !guarded };
+                foreach (var command in commands)
+                {
+                    command.Declare(prefetch);
+                }
+
+                prefetch.Run(batch);
+                foreach (var command in commands)
+                {
+                    command.Execute(batch);
+                }
+
+                if (guarded && (batch.NeedsLocks || batch.Counters.NearLimits()))
+                {
+                    LeaveGuardedPath(batch, commands.Count, "a request was refused or a limit is near");
+                    (guarded, oneRoundTrip) = (false, false);
+                    continue;
+                }
+
+                batch.Flush();
                 batch.Commit();
             }
             catch (LedgerGuardFailedException ex)
             {
+                // A check of the one round trip (a policy, a price or a reservation differed from what the writer last
+                // saw) or a guard: the reading path next, which then finds out which.
+                Rollback(batch);
+                if (oneRoundTrip)
+                {
+                    oneRoundTrip = false;
+                    Interlocked.Increment(ref _readingRetries);
+                    continue;
+                }
+
                 LeaveGuardedPath(batch, commands.Count, ex.Message);
                 guarded = false;
                 continue;
             }
 
-            if (guarded && _cache.Windows.Count + _cache.Budgets.Count > 0)
+            if (oneRoundTrip)
             {
-                Interlocked.Increment(ref _guardedCommits);
+                Interlocked.Increment(ref _oneRoundTripCommits);
             }
             else
             {
-                _hints.SeenLocked(_cache);
+                hints.SeenReads(_cache);
+            }
+
+            if (!guarded)
+            {
+                hints.SeenLocked(_cache);
+            }
+            else if (_cache.Windows.Count + _cache.Budgets.Count > 0)
+            {
+                Interlocked.Increment(ref _guardedCommits);
             }
 
             return;
         }
     }
 
-    private void LeaveGuardedPath(LedgerBatch batch, int count, string reason)
+    private void Rollback(LedgerBatch batch)
     {
         if (batch.Begun)
         {
             using var rollback = new Npgsql.NpgsqlCommand("ROLLBACK", (Npgsql.NpgsqlConnection)_connection!);
             rollback.ExecuteNonQuery();
         }
+    }
 
+    private void LeaveGuardedPath(LedgerBatch batch, int count, string reason)
+    {
+        Rollback(batch);
         _hints!.StartLocking();
         Interlocked.Increment(ref _lockingRetries);
         LogLockingPath(_logger, count, reason);

@@ -13,7 +13,7 @@ namespace Serverless.Core.Metering;
 /// SQLite, and that is exact for the same reason: until this transaction commits, no other instance can change a row it
 /// decided on.</item>
 /// <item>Guarded: they are not read at all. The commands decide on the values this writer last saw
-/// (<see cref="PostgresCounterHints"/>), and the batch adds its net change with a guard just before its COMMIT
+/// (<see cref="PostgresHints"/>), and the batch adds its net change with a guard just before its COMMIT
 /// (<see cref="LedgerSql.GuardWindows"/>); a guard that fails sends the batch back to the locking path.</item>
 /// </list>
 /// </summary>
@@ -25,6 +25,7 @@ internal sealed class PostgresPrefetch
     private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
     private readonly HashSet<string> _customers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long First, long Last)> _priceTimes = new(StringComparer.Ordinal);
     private Policy _defaultPolicy;
 
     /// <summary>Whether the rate windows and budgets are locked and read up front (the locking path); the guarded path does not need them named.</summary>
@@ -58,11 +59,21 @@ internal sealed class PostgresPrefetch
     }
 
     /// <summary>A model's price at <paramref name="at"/> (Unix ms); the first time named wins, later ones are read when needed.</summary>
-    public void Price(string model, long at) => _models.TryAdd(model, at);
+    public void Price(string model, long at)
+    {
+        _models.TryAdd(model, at);
+        _priceTimes[model] = _priceTimes.TryGetValue(model, out var times) ? (Math.Min(times.First, at), Math.Max(times.Last, at)) : (at, at);
+    }
 
     public void Run(LedgerBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (batch.OneRoundTrip)
+        {
+            RunOnHints(batch);
+            return;
+        }
+
         int windows = batch.Guarded ? 0 : _windows.Count;
         int budgets = batch.Guarded ? 0 : _budgets.Count;
         if (windows + budgets + _settled.Count + _keys.Count + _models.Count == 0)
@@ -154,6 +165,59 @@ internal sealed class PostgresPrefetch
                 var price = new PriceRow(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
                 cache.Prices[reader.GetString(0)] = (price, reader.GetInt64(5), reader.IsDBNull(6) ? long.MaxValue : reader.GetInt64(6));
             }
+        }
+    }
+
+    // The one-round-trip path: nothing is read now. The policies and prices come from what the writer last saw, the
+    // reservations to settle count as deleted, and statements that check all three go first in the batch's only round
+    // trip (LedgerSql.CheckPolicies): a difference fails it before anything is committed.
+    private void RunOnHints(LedgerBatch batch)
+    {
+        var cache = batch.Cache;
+        var writes = batch.Writes!;
+        var policies = new List<(string Scope, string Id)>(_keys.Count + _customers.Count);
+        policies.AddRange(_keys.Select(key => (LimitScope.Key, key)));
+        policies.AddRange(_customers.Select(customer => (LimitScope.Customer, customer)));
+        batch.Hints!.CopyTo(cache, policies, _models.Keys);
+        if (_settled.Count > 0)
+        {
+            var ids = new string[_settled.Count];
+            var holders = new string[_settled.Count];
+            int i = 0;
+            foreach (var settled in _settled)
+            {
+                (ids[i], holders[i]) = settled;
+                batch.Settling[settled] = true;
+                i++;
+            }
+
+            writes.Check(LedgerSql.DeleteReservationsExactly, ("@ids", ids), ("@holders", holders));
+        }
+
+        if (policies.Count > 0)
+        {
+            var limits = policies.ConvertAll(key => cache.Policies[key]);
+            writes.Check(LedgerSql.CheckPolicies,
+                ("@scopes", policies.ConvertAll(p => p.Scope).ToArray()), ("@ids", policies.ConvertAll(p => p.Id).ToArray()),
+                ("@requests", limits.ConvertAll(p => p.RequestsPerMinute).ToArray()), ("@tokens", limits.ConvertAll(p => p.TokensPerMinute).ToArray()),
+                ("@spendCaps", limits.ConvertAll(p => p.SpendCap).ToArray()), ("@tokenCaps", limits.ConvertAll(p => p.TokenCap).ToArray()),
+                ("@defaultRequests", _defaultPolicy.RequestsPerMinute), ("@defaultTokens", _defaultPolicy.TokensPerMinute));
+        }
+
+        if (_priceTimes.Count > 0)
+        {
+            var models = new List<string>(_priceTimes.Count * 2);
+            var ats = new List<long>(_priceTimes.Count * 2);
+            var versions = new List<long>(_priceTimes.Count * 2);
+            foreach (var (model, (first, last)) in _priceTimes)
+            {
+                long version = cache.Prices[model].Price.Version;
+                models.AddRange([model, model]);
+                ats.AddRange([first, last]);
+                versions.AddRange([version, version]);
+            }
+
+            writes.Check(LedgerSql.CheckPrices, ("@models", models.ToArray()), ("@ats", ats.ToArray()), ("@versions", versions.ToArray()));
         }
     }
 

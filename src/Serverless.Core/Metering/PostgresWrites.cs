@@ -15,6 +15,7 @@ namespace Serverless.Core.Metering;
 /// </summary>
 internal sealed class PostgresWrites
 {
+    private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _checks = [];
     private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _statements = [];
     private readonly List<Reservation> _reservations = [];
     private readonly List<UsageRow> _records = [];
@@ -26,11 +27,17 @@ internal sealed class PostgresWrites
     private readonly List<((string Scope, string Id, long Start) Key, LedgerCounters.Row Row)> _guardedBudgets = [];
 
     public bool IsEmpty =>
-        _statements.Count == 0 && _reservations.Count == 0 && _records.Count == 0
+        _checks.Count == 0 && _statements.Count == 0 && _reservations.Count == 0 && _records.Count == 0
         && _windows.Count == 0 && _unusedWindows.Count == 0 && _budgets.Count == 0 && _unusedBudgets.Count == 0
         && _guardedWindows.Count == 0 && _guardedBudgets.Count == 0;
 
     public void Add(string sql, ReadOnlySpan<(string Name, object? Value)> parameters) => _statements.Add((sql, parameters.ToArray()));
+
+    /// <summary>
+    /// The one-round-trip path: a statement that checks what the batch took from the writer's hints, run before every
+    /// other one and failing (division by zero) on a difference (<see cref="LedgerSql.CheckPolicies"/>).
+    /// </summary>
+    public void Check(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) => _checks.Add((sql, parameters.ToArray()));
 
     public void InsertReservation(Reservation reservation) => _reservations.Add(reservation);
 
@@ -55,6 +62,11 @@ internal sealed class PostgresWrites
     public void Send(LedgerBatch batch, bool commit = false)
     {
         using var round = batch.NewBatch();
+        foreach (var (sql, parameters) in _checks)
+        {
+            Add(round, sql, parameters);
+        }
+
         if (_records.Count > 0)
         {
             Add(round, LedgerSql.InsertUsages,
@@ -117,20 +129,21 @@ internal sealed class PostgresWrites
             round.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         }
 
-        if (guards.Windows is null && guards.Budgets is null)
-        {
-            round.ExecuteNonQuery();
-            return;
-        }
-
         try
         {
-            ReadGuarded(round, batch.Hints!);
+            if (guards.Windows is null && guards.Budgets is null)
+            {
+                round.ExecuteNonQuery();
+            }
+            else
+            {
+                ReadGuarded(round, batch.Hints!);
+            }
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DivisionByZero)
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DivisionByZero && (_checks.Count > 0 || guards.Windows is not null || guards.Budgets is not null))
         {
-            // Only the guards divide (no other ledger statement does; Npgsql does not say which statement of a batch
-            // failed when the error comes while reading on).
+            // Only the guards and checks divide (no other ledger statement does; Npgsql does not say which statement of
+            // a batch failed when the error comes while reading on).
             throw new LedgerGuardFailedException(ex);
         }
     }
@@ -184,7 +197,7 @@ internal sealed class PostgresWrites
     // The round trip with guarded increments: the rows they changed come back (by their position in the arrays sent)
     // with their values, which become the writer's hints and correct the batch's rate-limit headers; all of it only
     // once the whole round trip, COMMIT included, has succeeded.
-    private void ReadGuarded(NpgsqlBatch round, PostgresCounterHints hints)
+    private void ReadGuarded(NpgsqlBatch round, PostgresHints hints)
     {
         var windows = new (long A, long B)?[_guardedWindows.Count];
         var budgets = new (long A, long B, long C, long D)?[_guardedBudgets.Count];
@@ -192,7 +205,8 @@ internal sealed class PostgresWrites
         {
             do
             {
-                // The guards' results: windows (4 columns) before budgets (6); the creates' RETURNING lists are skipped.
+                // The guards' results: windows (4 columns) before budgets (6); the checks' single column and the
+                // creates' RETURNING lists are skipped.
                 if (reader.FieldCount == 4 && windows.Length > 0)
                 {
                     while (reader.Read())

@@ -3,14 +3,17 @@ using System.Diagnostics;
 namespace Serverless.Core.Metering;
 
 /// <summary>
-/// PostgreSQL: the rate windows and budgets as this writer last saw them in the database (after each of its commits),
+/// PostgreSQL: what this writer last saw in the database (after each of its commits). The rate windows and budgets are
 /// the starting point of a batch on the guarded path (<see cref="LedgerBatch.Guarded"/>), which reads and locks nothing
-/// before its commands run. Only ever a hint: other instances change the rows all the time, and the increments the
-/// batch writes re-check every limit on the rows as they are (<see cref="LedgerSql.GuardWindows"/>). What the hints
-/// decide is the path, and how far the rate-limit headers computed before the commit are off (they are corrected from
-/// the values the increments return). Held by the writer, used by its thread only.
+/// before its commands run; the limit policies and prices let a batch skip its reading round trip altogether
+/// (<see cref="LedgerBatch.OneRoundTrip"/>). Only ever hints: other instances and the admin API change these rows
+/// at any time, and the batch's own round trip checks, before its COMMIT, every one it relied on: the increments
+/// re-check every limit on the rows as they are (<see cref="LedgerSql.GuardWindows"/>), and the policies and prices are
+/// compared with the database's (<see cref="LedgerSql.CheckPolicies"/>, <see cref="LedgerSql.CheckPrices"/>). What the
+/// hints decide is the path, and how far the rate-limit headers computed before the commit are off (they are corrected
+/// from the values the increments return). Held by the writer, used by its thread only.
 /// </summary>
-internal sealed class PostgresCounterHints
+internal sealed class PostgresHints
 {
     // Rate windows are per minute: without a bound, a long-running writer would keep every past window.
     private const int MaxRows = 100_000;
@@ -22,7 +25,30 @@ internal sealed class PostgresCounterHints
 
     private readonly Dictionary<(string Scope, string Id, long Start), (long A, long B)> _windows = [];
     private readonly Dictionary<(string Scope, string Id, long Start), (long A, long B, long C, long D)> _budgets = [];
+    private readonly Dictionary<(string Scope, string Id), Policy> _policies = [];
+    private readonly Dictionary<string, (PriceRow Price, long From, long Until)> _prices = new(StringComparer.Ordinal);
     private long _lockingUntil = long.MinValue;
+
+    /// <summary>Whether the writer has seen the key's and the customer's policies (or that they have none).</summary>
+    public bool KnowsPolicies(string keyId, string customerId) =>
+        _policies.ContainsKey((LimitScope.Key, keyId)) && _policies.ContainsKey((LimitScope.Customer, customerId));
+
+    /// <summary>Whether the writer has seen the model's price for <paramref name="at"/> (Unix ms).</summary>
+    public bool KnowsPrice(string model, long at) => _prices.TryGetValue(model, out var seen) && seen.From <= at && at < seen.Until;
+
+    /// <summary>Puts what the writer saw into a batch's cache, for its commands to use without reading.</summary>
+    public void CopyTo(LedgerBatchCache cache, IEnumerable<(string Scope, string Id)> policies, IEnumerable<string> models)
+    {
+        foreach (var key in policies)
+        {
+            cache.Policies[key] = _policies[key];
+        }
+
+        foreach (string model in models)
+        {
+            cache.Prices[model] = _prices[model];
+        }
+    }
 
     /// <summary>Whether the next batch should take the guarded path (it is not within a locking spell).</summary>
     public bool Guarded => Stopwatch.GetTimestamp() >= _lockingUntil;
@@ -69,6 +95,25 @@ internal sealed class PostgresCounterHints
 
     public void ForgetBudget((string Scope, string Id, long Start) key) => _budgets.Remove(key);
 
+    /// <summary>After a commit that read them: the policies and prices its commands used.</summary>
+    public void SeenReads(LedgerBatchCache cache)
+    {
+        if (_policies.Count + cache.Policies.Count > MaxRows)
+        {
+            _policies.Clear();
+        }
+
+        foreach (var (key, policy) in cache.Policies)
+        {
+            _policies[key] = policy;
+        }
+
+        foreach (var (model, price) in cache.Prices)
+        {
+            _prices[model] = price;
+        }
+    }
+
     /// <summary>After a commit on the locking path: the rows as it left them, exact (it held their locks).</summary>
     public void SeenLocked(LedgerBatchCache cache)
     {
@@ -97,18 +142,19 @@ internal sealed class PostgresCounterHints
         }
     }
 
-    /// <summary>Everything: after a failure, nothing seen in the failed transaction is known to have been committed.</summary>
-    public void Clear()
+    /// <summary>A batch that relied on the policies and prices found them changed: read them again.</summary>
+    public void ForgetReads()
     {
-        _windows.Clear();
-        _budgets.Clear();
+        _policies.Clear();
+        _prices.Clear();
     }
 
     private void Trim()
     {
         if (_windows.Count + _budgets.Count >= MaxRows)
         {
-            Clear();
+            _windows.Clear();
+            _budgets.Clear();
         }
     }
 }
