@@ -129,13 +129,11 @@ internal static class LedgerSql
         """;
 
     // PostgreSQL: every writer takes the row locks of rate windows and budgets in one global order, so writers on several
-    // instances wait for each other instead of deadlocking. First the rows it creates (CreateWindows, then CreateBudgets:
-    // sorted; a new row is its inserter's until it commits), then the existing ones (LockWindows and LockBudgets on the
-    // locking path, GuardWindows and GuardBudgets on the guarded one, each sorted): the keys' windows, the keys' budgets,
-    // the customers' windows, the customers' budgets. A customer's rows are shared by all of its keys, so by every
-    // instance serving it; last, they stay locked only from their statement to the commit. An UPDATE or FOR UPDATE never
-    // waits for a row another transaction inserted and has not committed (it does not see it), so the two phases
-    // cannot wait on each other in a cycle.
+    // instances wait for each other instead of deadlocking: the windows before the budgets, and in each table first
+    // the rows it creates (CreateWindows, CreateBudgets: sorted, a new row is the inserter's until it commits), then
+    // the existing ones (LockWindows and LockBudgets on the locking path, GuardWindows and GuardBudgets on the guarded
+    // one: sorted). An UPDATE or FOR UPDATE never waits for a row another transaction inserted and has not committed
+    // (it does not see it), so the two phases cannot wait on each other in a cycle.
     //
     // The locking path (PostgresPrefetch): read and lock every row the commands will decide on, before they run.
     public const string LockWindows = """
@@ -177,7 +175,7 @@ internal static class LedgerSql
     // is now (READ COMMITTED re-checks the condition on the newest version of a row another writer just changed):
     // requests and tokens per minute; a budget's spend and token caps (negative: none). A row only settlements gave
     // back to is changed if it exists, as on the locking path. The changed rows come back by their position in the arrays
-    // (from 1, plus @offset: a batch's keys and customers go in separate statements) with their new values. If any guarded row was not changed, the division by zero
+    // (from 1) with their new values. If any guarded row was not changed, the division by zero
     // fails the statement, the server skips the rest of the round trip (COMMIT included) and the writer rolls the batch
     // back and runs it again on the locking path, where the commands decide on locked rows.
     public const string GuardWindows = """
@@ -190,7 +188,7 @@ internal static class LedgerSql
           WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
             AND (NOT v.g OR (w."Requests" + v.r <= v.lr AND w."Tokens" + v.n <= v.ln))
           RETURNING v.o, w."Requests", w."Tokens", v.g)
-        SELECT u.o + @offset, u."Requests", u."Tokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+        SELECT u.o, u."Requests", u."Tokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
         FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
         """;
 
@@ -206,7 +204,7 @@ internal static class LedgerSql
             AND (NOT v.g OR ((v.lc < 0 OR b."SpentMicroUsd" + b."ReservedMicroUsd" + v.sc + v.rc <= v.lc)
               AND (v.lt < 0 OR b."SpentTokens" + b."ReservedTokens" + v.st + v.rt <= v.lt)))
           RETURNING v.o, b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens", v.g)
-        SELECT u.o + @offset, u."SpentMicroUsd", u."ReservedMicroUsd", u."SpentTokens", u."ReservedTokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+        SELECT u.o, u."SpentMicroUsd", u."ReservedMicroUsd", u."SpentTokens", u."ReservedTokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
         FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
         """;
 

@@ -84,35 +84,16 @@ internal sealed class PostgresPrefetch
         batch.SendWrites();
         var cache = batch.Cache;
         using var round = batch.NewBatch();
-
-        // In the one order of every writer (LedgerSql.LockWindows): creates, then keys' windows and budgets, then customers'.
         if (windows > 0)
         {
-            PostgresWrites.Add(round, LedgerSql.CreateWindows, Keys(_windows, _ => true));
+            PostgresWrites.Add(round, LedgerSql.CreateWindows, Keys(_windows));
+            PostgresWrites.Add(round, LedgerSql.LockWindows, Keys(_windows));
         }
 
         if (budgets > 0)
         {
-            PostgresWrites.Add(round, LedgerSql.CreateBudgets, Keys(_budgets, _ => true));
-        }
-
-        var locks = new List<(string Sql, HashSet<(string, string, long)> Rows, Func<string, bool> Scope)>(4);
-        foreach (var part in (ReadOnlySpan<Func<string, bool>>)[IsKey, IsNotKey])
-        {
-            if (windows > 0 && _windows.Any(w => part(w.Scope)))
-            {
-                locks.Add((LedgerSql.LockWindows, _windows, part));
-            }
-
-            if (budgets > 0 && _budgets.Any(b => part(b.Scope)))
-            {
-                locks.Add((LedgerSql.LockBudgets, _budgets, part));
-            }
-        }
-
-        foreach (var (sql, rows, part) in locks)
-        {
-            PostgresWrites.Add(round, sql, Keys(rows, part));
+            PostgresWrites.Add(round, LedgerSql.CreateBudgets, Keys(_budgets));
+            PostgresWrites.Add(round, LedgerSql.LockBudgets, Keys(_budgets));
         }
 
         var settled = _settled.Count > 0 ? new (string RequestId, string Holder)[_settled.Count] : [];
@@ -140,30 +121,19 @@ internal sealed class PostgresPrefetch
         }
 
         using var reader = round.ExecuteReader();
-        HashSet<(string, string, long)> createdWindows = [], createdBudgets = [];
         if (windows > 0)
         {
-            createdWindows = Created(reader);
+            var created = Created(reader);
+            reader.NextResult();
+            ReadRows(reader, created, cache.Windows, cache.ChangedWindows, columns: 2);
             reader.NextResult();
         }
 
         if (budgets > 0)
         {
-            createdBudgets = Created(reader);
+            var created = Created(reader);
             reader.NextResult();
-        }
-
-        foreach (var (sql, _, _) in locks)
-        {
-            if (ReferenceEquals(sql, LedgerSql.LockWindows))
-            {
-                ReadRows(reader, createdWindows, cache.Windows, cache.ChangedWindows, columns: 2);
-            }
-            else
-            {
-                ReadRows(reader, createdBudgets, cache.Budgets, cache.ChangedBudgets, columns: 4);
-            }
-
+            ReadRows(reader, created, cache.Budgets, cache.ChangedBudgets, columns: 4);
             reader.NextResult();
         }
 
@@ -273,19 +243,19 @@ internal sealed class PostgresPrefetch
         }
     }
 
-    private static bool IsKey(string scope) => scope == LimitScope.Key;
-
-    private static bool IsNotKey(string scope) => scope != LimitScope.Key;
-
-    private static (string Name, object? Value)[] Keys(HashSet<(string Scope, string Id, long Start)> rows, Func<string, bool> scopes)
+    private static (string Name, object? Value)[] Keys(HashSet<(string Scope, string Id, long Start)> rows)
     {
-        var part = rows.Where(r => scopes(r.Scope)).ToList();
-        return
-        [
-            ("@scopes", part.ConvertAll(r => r.Scope).ToArray()),
-            ("@ids", part.ConvertAll(r => r.Id).ToArray()),
-            ("@starts", part.ConvertAll(r => r.Start).ToArray()),
-        ];
+        var scopes = new string[rows.Count];
+        var ids = new string[rows.Count];
+        var starts = new long[rows.Count];
+        int i = 0;
+        foreach (var (scope, id, start) in rows)
+        {
+            (scopes[i], ids[i], starts[i]) = (scope, id, start);
+            i++;
+        }
+
+        return [("@scopes", scopes), ("@ids", ids), ("@starts", starts)];
     }
 
     private static HashSet<(string Scope, string Id, long Start)> Created(DbDataReader reader)

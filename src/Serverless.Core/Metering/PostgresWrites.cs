@@ -148,67 +148,38 @@ internal sealed class PostgresWrites
         }
     }
 
-    // The order every writer takes these locks in (see LedgerSql.LockWindows): the rows admissions need created, windows
-    // then budgets; then the changes, keys' windows, keys' budgets, customers' windows, customers' budgets.
+    // Windows before budgets, and in each table the rows admissions need created (in key order) before any is changed:
+    // the order every writer takes these locks in (see LedgerSql.LockWindows).
     private (NpgsqlBatchCommand? Windows, NpgsqlBatchCommand? Budgets) AddGuards(NpgsqlBatch round)
     {
-        int windowKeys = KeysFirst(_guardedWindows);
-        int budgetKeys = KeysFirst(_guardedBudgets);
-        AddCreates(round, LedgerSql.CreateWindows, _guardedWindows);
-        AddCreates(round, LedgerSql.CreateBudgets, _guardedBudgets);
-        var windows = AddGuardWindows(round, 0, windowKeys);
-        var budgets = AddGuardBudgets(round, 0, budgetKeys);
-        windows = AddGuardWindows(round, windowKeys, _guardedWindows.Count) ?? windows;
-        budgets = AddGuardBudgets(round, budgetKeys, _guardedBudgets.Count) ?? budgets;
+        NpgsqlBatchCommand? windows = null;
+        NpgsqlBatchCommand? budgets = null;
+        if (_guardedWindows.Count > 0)
+        {
+            AddCreates(round, LedgerSql.CreateWindows, _guardedWindows);
+            windows = Add(round, LedgerSql.GuardWindows,
+                ("@scopes", Column(_guardedWindows, w => w.Key.Scope)), ("@ids", Column(_guardedWindows, w => w.Key.Id)),
+                ("@starts", Column(_guardedWindows, w => w.Key.Start)),
+                ("@requests", Column(_guardedWindows, w => w.Row.A - w.Row.A0)), ("@tokens", Column(_guardedWindows, w => w.Row.B - w.Row.B0)),
+                ("@guarded", Column(_guardedWindows, w => w.Row.Guarded)),
+                ("@requestLimits", Column(_guardedWindows, w => w.Row.LimitA)), ("@tokenLimits", Column(_guardedWindows, w => w.Row.LimitB)),
+                ("@guardedCount", (long)_guardedWindows.Count(w => w.Row.Guarded)));
+        }
+
+        if (_guardedBudgets.Count > 0)
+        {
+            AddCreates(round, LedgerSql.CreateBudgets, _guardedBudgets);
+            budgets = Add(round, LedgerSql.GuardBudgets,
+                ("@scopes", Column(_guardedBudgets, b => b.Key.Scope)), ("@ids", Column(_guardedBudgets, b => b.Key.Id)),
+                ("@starts", Column(_guardedBudgets, b => b.Key.Start)),
+                ("@spentCosts", Column(_guardedBudgets, b => b.Row.A - b.Row.A0)), ("@reservedCosts", Column(_guardedBudgets, b => b.Row.B - b.Row.B0)),
+                ("@spentTokens", Column(_guardedBudgets, b => b.Row.C - b.Row.C0)), ("@reservedTokens", Column(_guardedBudgets, b => b.Row.D - b.Row.D0)),
+                ("@guarded", Column(_guardedBudgets, b => b.Row.Guarded)),
+                ("@costLimits", Column(_guardedBudgets, b => b.Row.LimitA)), ("@tokenLimits", Column(_guardedBudgets, b => b.Row.LimitB)),
+                ("@guardedCount", (long)_guardedBudgets.Count(b => b.Row.Guarded)));
+        }
+
         return (windows, budgets);
-    }
-
-    // Puts the keys' rows before the customers' (each part keeps its order); how many keys' rows there are.
-    private static int KeysFirst(List<((string Scope, string Id, long Start) Key, LedgerCounters.Row Row)> rows)
-    {
-        var keys = rows.FindAll(r => r.Key.Scope == LimitScope.Key);
-        if (keys.Count > 0 && keys.Count < rows.Count)
-        {
-            var others = rows.FindAll(r => r.Key.Scope != LimitScope.Key);
-            rows.Clear();
-            rows.AddRange(keys);
-            rows.AddRange(others);
-        }
-
-        return keys.Count;
-    }
-
-    private NpgsqlBatchCommand? AddGuardWindows(NpgsqlBatch round, int from, int to)
-    {
-        if (from == to)
-        {
-            return null;
-        }
-
-        var rows = _guardedWindows.GetRange(from, to - from);
-        return Add(round, LedgerSql.GuardWindows,
-            ("@scopes", Column(rows, w => w.Key.Scope)), ("@ids", Column(rows, w => w.Key.Id)), ("@starts", Column(rows, w => w.Key.Start)),
-            ("@requests", Column(rows, w => w.Row.A - w.Row.A0)), ("@tokens", Column(rows, w => w.Row.B - w.Row.B0)),
-            ("@guarded", Column(rows, w => w.Row.Guarded)),
-            ("@requestLimits", Column(rows, w => w.Row.LimitA)), ("@tokenLimits", Column(rows, w => w.Row.LimitB)),
-            ("@guardedCount", (long)rows.Count(w => w.Row.Guarded)), ("@offset", (long)from));
-    }
-
-    private NpgsqlBatchCommand? AddGuardBudgets(NpgsqlBatch round, int from, int to)
-    {
-        if (from == to)
-        {
-            return null;
-        }
-
-        var rows = _guardedBudgets.GetRange(from, to - from);
-        return Add(round, LedgerSql.GuardBudgets,
-            ("@scopes", Column(rows, b => b.Key.Scope)), ("@ids", Column(rows, b => b.Key.Id)), ("@starts", Column(rows, b => b.Key.Start)),
-            ("@spentCosts", Column(rows, b => b.Row.A - b.Row.A0)), ("@reservedCosts", Column(rows, b => b.Row.B - b.Row.B0)),
-            ("@spentTokens", Column(rows, b => b.Row.C - b.Row.C0)), ("@reservedTokens", Column(rows, b => b.Row.D - b.Row.D0)),
-            ("@guarded", Column(rows, b => b.Row.Guarded)),
-            ("@costLimits", Column(rows, b => b.Row.LimitA)), ("@tokenLimits", Column(rows, b => b.Row.LimitB)),
-            ("@guardedCount", (long)rows.Count(b => b.Row.Guarded)), ("@offset", (long)from));
     }
 
     // The rows admissions took from that this writer has not seen in the database: created empty if missing. A row only
