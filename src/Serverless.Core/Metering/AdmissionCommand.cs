@@ -20,6 +20,11 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     // has nothing to undo there.
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Tokens)? _windowsToTake;
     private (LedgerCounters.Row Key, LedgerCounters.Row Customer, long Cost, long Tokens)? _budgetsToReserve;
+    private (Policy Key, Policy Customer) _policies;
+
+    // PostgreSQL's guarded path: the windows as this admission saw them, to correct its rate-limit headers once the
+    // commit has returned the rows' values (other instances' requests in between, see Complete).
+    private (LedgerCounters.Row KeyRow, WindowResult Key, LedgerCounters.Row CustomerRow, WindowResult Customer, long WindowStart)? _seen;
 
     public override bool NeedsSync => !request.SyncedBySettlement;
 
@@ -44,33 +49,64 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
     }
 
+    // Idempotency claims and batch lines read rows back while they run, which the one round trip cannot do.
+    public override bool CanRunOnHints(PostgresHints hints) =>
+        request.Idempotency is null && request.BatchId is null && hints.KnowsPolicies(request.KeyId, request.CustomerId)
+        && (request.Model is null || hints.KnowsPrice(request.Model, now.ToUnixTimeMilliseconds()));
+
     private Policy DefaultPolicy => new(options.DefaultRequestsPerMinute, options.DefaultTokensPerMinute, null, null);
 
     public override void Execute(LedgerBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         _windowsToTake = null;
         _budgetsToReserve = null;
+        _seen = null;
+        _claimed = false;
         var admission = Admit(batch);
         if (admission.Status != AdmissionStatus.Admitted)
         {
             Undo(batch);
+            if (admission.Status is AdmissionStatus.RateLimited or AdmissionStatus.InsufficientQuota && batch.Guarded)
+            {
+                // Decided on the writer's hints, not on locked rows: only the locking path may refuse.
+                batch.NeedsLocks = true;
+            }
         }
         else
         {
+            var (keyPolicy, customerPolicy) = _policies;
             if (_windowsToTake is var (keyWindow, customerWindow, tokens))
             {
                 keyWindow.Add(1, tokens);
                 customerWindow.Add(1, tokens);
+                keyWindow.Guard(keyPolicy.RequestsPerMinute, keyPolicy.TokensPerMinute);
+                customerWindow.Guard(customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute);
             }
 
             if (_budgetsToReserve is var (keyBudget, customerBudget, cost, reservedTokens))
             {
                 keyBudget.Add(0, cost, 0, reservedTokens);
                 customerBudget.Add(0, cost, 0, reservedTokens);
+                keyBudget.Guard(keyPolicy.SpendCap ?? -1, keyPolicy.TokenCap ?? -1);
+                customerBudget.Guard(customerPolicy.SpendCap ?? -1, customerPolicy.TokenCap ?? -1);
             }
         }
 
         Result = admission;
+    }
+
+    public override void Complete()
+    {
+        // The guarded path: the rows' values in the database at the commit differ from those this admission decided on
+        // by what other instances added meanwhile (Row.Offset); the headers report the windows as they were.
+        if (_seen is var (keyRow, key, customerRow, customer, windowStart) && Result is { Status: AdmissionStatus.Admitted } admission
+            && (keyRow.Offset != default || customerRow.Offset != default))
+        {
+            Result = admission with { RateLimits = Combine(key.Shift(keyRow.Offset), customer.Shift(customerRow.Offset), windowStart) };
+        }
+
+        base.Complete();
     }
 
     private void Undo(LedgerBatch batch)
@@ -96,6 +132,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
 
         var (keyPolicy, customerPolicy) = ReadPolicies(batch);
+        _policies = (keyPolicy, customerPolicy);
         long windowStart = MeteringClock.WindowStart(now).ToUnixTimeMilliseconds();
         long tokens = generates ? request.PromptTokens + request.MaxTokens : 0;
 
@@ -324,7 +361,13 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
         }
 
         _windowsToTake = (key, customer, tokens);
-        return (taken, new WindowResult(true, customer.A + 1, customer.B + tokens, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute));
+        var customerTaken = new WindowResult(true, customer.A + 1, customer.B + tokens, customerPolicy.RequestsPerMinute, customerPolicy.TokensPerMinute);
+        if (key.Unlocked)
+        {
+            _seen = (key, taken, customer, customerTaken, windowStart);
+        }
+
+        return (taken, customerTaken);
 
         bool Fits(LedgerCounters.Row window, Policy policy) => window.A + 1 <= policy.RequestsPerMinute && window.B + tokens <= policy.TokensPerMinute;
     }
@@ -377,5 +420,7 @@ internal sealed class AdmissionCommand(AdmissionRequest request, DateTimeOffset 
     private readonly record struct WindowResult(bool Taken, long Requests, long Tokens, long RequestLimit, long TokenLimit)
     {
         public static WindowResult Exempt => new(true, 0, 0, 0, 0);
+
+        public WindowResult Shift((long Requests, long Tokens) offset) => this with { Requests = Requests + offset.Requests, Tokens = Tokens + offset.Tokens };
     }
 }

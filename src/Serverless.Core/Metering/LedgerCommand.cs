@@ -28,6 +28,13 @@ internal abstract class LedgerCommand
     {
     }
 
+    /// <summary>
+    /// PostgreSQL: whether the command can run on what the writer last saw (<see cref="PostgresHints"/>) instead of on a
+    /// first round trip's reads: everything it reads is declared and checked in the batch's only round trip
+    /// (<see cref="LedgerBatch.OneRoundTrip"/>), and it reads nothing back while it runs.
+    /// </summary>
+    public virtual bool CanRunOnHints(PostgresHints hints) => false;
+
     public abstract void Execute(LedgerBatch batch);
 
     public abstract void Complete();
@@ -70,6 +77,32 @@ internal sealed class LedgerBatch(
 
     /// <summary>PostgreSQL, where every statement is a round trip (SQLite runs in process).</summary>
     public bool IsPostgres => _postgres is not null;
+
+    /// <summary>
+    /// PostgreSQL: the batch reads and locks no rate window or budget before its commands run; they start from the
+    /// writer's <see cref="Hints"/>, and the batch writes what it added to each row as a guarded increment
+    /// (<see cref="PostgresWrites"/>). False: the locking path, where the commands decide on rows locked up front.
+    /// </summary>
+    public bool Guarded { get; init; }
+
+    /// <summary>PostgreSQL: what the writer last saw (<see cref="Guarded"/>, <see cref="OneRoundTrip"/>).</summary>
+    public PostgresHints? Hints { get; init; }
+
+    /// <summary>
+    /// PostgreSQL, guarded: the batch has no reading round trip. Its commands run on the policies and prices the writer
+    /// last saw and count the reservations they settle as deleted, and its only round trip checks all of that first
+    /// (<see cref="PostgresPrefetch"/>), then writes and commits; a difference rolls it back before the COMMIT.
+    /// </summary>
+    public bool OneRoundTrip { get; init; }
+
+    /// <summary>
+    /// The guarded path: a command refused a request on the counters' values, which were only the writer's hints, so
+    /// the batch must run again on the locking path, where such a decision is exact.
+    /// </summary>
+    public bool NeedsLocks { get; set; }
+
+    /// <summary>PostgreSQL: whether the batch's transaction has been opened (a statement was sent).</summary>
+    public bool Begun => _begun;
 
     /// <summary>
     /// PostgreSQL: the writes of the batch nobody reads back, sent together (one round trip) before the next statement

@@ -130,9 +130,14 @@ internal static class LedgerSql
             "SlotsInUse" = excluded."SlotsInUse", "Slots" = excluded."Slots", "Queued" = excluded."Queued"
         """;
 
-    // PostgreSQL (PostgresPrefetch): before any command of a batch runs, the rate windows and budgets it will use are
-    // locked and read, one statement per table, in one order for every instance (rows are locked in the order of the
-    // sort below), so two writers wait for each other rather than deadlock.
+    // PostgreSQL: every writer takes the row locks of rate windows and budgets in one global order, so writers on several
+    // instances wait for each other instead of deadlocking: the windows before the budgets, and in each table first
+    // the rows it creates (CreateWindows, CreateBudgets: sorted, a new row is the inserter's until it commits), then
+    // the existing ones (LockWindows and LockBudgets on the locking path, GuardWindows and GuardBudgets on the guarded
+    // one: sorted). An UPDATE or FOR UPDATE never waits for a row another transaction inserted and has not committed
+    // (it does not see it), so the two phases cannot wait on each other in a cycle.
+    //
+    // The locking path (PostgresPrefetch): read and lock every row the commands will decide on, before they run.
     public const string LockWindows = """
         SELECT w."Scope", w."ScopeId", w."WindowStart", w."Requests", w."Tokens"
         FROM unnest(@scopes, @ids, @starts) AS v(s, i, t)
@@ -147,29 +152,102 @@ internal static class LedgerSql
         ORDER BY 1, 2, 3 FOR UPDATE OF b
         """;
 
-    // A row that did not exist (a new minute's window, a new period's budget) is created empty so it can be locked
-    // too, then read like the others; RETURNING lists those created here, which the batch removes again if nothing
-    // used them. WHERE false locks a row another instance created meanwhile without writing a new version of it.
+    // A row that does not exist yet (a new minute's window, a new period's budget) is created empty, so it can be
+    // locked (it is this transaction's until it commits) and added to; RETURNING lists those created here, which the
+    // locking path removes again if nothing used them. An existing row is left alone (and not locked): the lock or the
+    // guarded update that follows takes it, in order. Another instance's uncommitted insert of the same row is waited for.
     public const string CreateWindows = """
-        INSERT INTO "RateWindows" AS w ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
+        INSERT INTO "RateWindows" ("Scope", "ScopeId", "WindowStart", "Requests", "Tokens")
         SELECT v.s, v.i, v.t, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
-        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO UPDATE SET "Requests" = w."Requests" WHERE false
+        ON CONFLICT ("Scope", "ScopeId", "WindowStart") DO NOTHING
         RETURNING "Scope", "ScopeId", "WindowStart"
         """;
 
     public const string CreateBudgets = """
-        INSERT INTO "BudgetUsage" AS b ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
+        INSERT INTO "BudgetUsage" ("Scope", "ScopeId", "PeriodStart", "SpentMicroUsd", "ReservedMicroUsd", "SpentTokens", "ReservedTokens")
         SELECT v.s, v.i, v.t, 0, 0, 0, 0 FROM unnest(@scopes, @ids, @starts) AS v(s, i, t) ORDER BY 1, 2, 3
-        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO UPDATE SET "SpentMicroUsd" = b."SpentMicroUsd" WHERE false
+        ON CONFLICT ("Scope", "ScopeId", "PeriodStart") DO NOTHING
         RETURNING "Scope", "ScopeId", "PeriodStart"
+        """;
+
+    // The guarded path (PostgresWrites): no lock is taken before the commands run. They decide on the values this
+    // writer last saw, and the batch's net change of each row is added in one statement per table, just before the
+    // COMMIT, in key order (the sorted, materialized list is the outer side of the join, so rows are updated, and
+    // locked, in its order). A row that admissions took from (g) is changed only if it stays within its limits as it
+    // is now (READ COMMITTED re-checks the condition on the newest version of a row another writer just changed):
+    // requests and tokens per minute; a budget's spend and token caps (negative: none). A row only settlements gave
+    // back to is changed if it exists, as on the locking path. The changed rows come back by their position in the arrays
+    // (from 1) with their new values. If any guarded row was not changed, the division by zero
+    // fails the statement, the server skips the rest of the round trip (COMMIT included) and the writer rolls the batch
+    // back and runs it again on the locking path, where the commands decide on locked rows.
+    public const string GuardWindows = """
+        WITH v AS MATERIALIZED (
+          SELECT * FROM unnest(@scopes, @ids, @starts, @requests, @tokens, @guarded, @requestLimits, @tokenLimits) WITH ORDINALITY
+            AS v(s, i, t, r, n, g, lr, ln, o) ORDER BY 1, 2, 3),
+        u AS (
+          UPDATE "RateWindows" AS w SET "Requests" = w."Requests" + v.r, "Tokens" = w."Tokens" + v.n
+          FROM v
+          WHERE w."Scope" = v.s AND w."ScopeId" = v.i AND w."WindowStart" = v.t
+            AND (NOT v.g OR (w."Requests" + v.r <= v.lr AND w."Tokens" + v.n <= v.ln))
+          RETURNING v.o, w."Requests", w."Tokens", v.g)
+        SELECT u.o, u."Requests", u."Tokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+        FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
+        """;
+
+    public const string GuardBudgets = """
+        WITH v AS MATERIALIZED (
+          SELECT * FROM unnest(@scopes, @ids, @starts, @spentCosts, @reservedCosts, @spentTokens, @reservedTokens, @guarded, @costLimits, @tokenLimits)
+            WITH ORDINALITY AS v(s, i, t, sc, rc, st, rt, g, lc, lt, o) ORDER BY 1, 2, 3),
+        u AS (
+          UPDATE "BudgetUsage" AS b SET "SpentMicroUsd" = b."SpentMicroUsd" + v.sc, "ReservedMicroUsd" = b."ReservedMicroUsd" + v.rc,
+            "SpentTokens" = b."SpentTokens" + v.st, "ReservedTokens" = b."ReservedTokens" + v.rt
+          FROM v
+          WHERE b."Scope" = v.s AND b."ScopeId" = v.i AND b."PeriodStart" = v.t
+            AND (NOT v.g OR ((v.lc < 0 OR b."SpentMicroUsd" + b."ReservedMicroUsd" + v.sc + v.rc <= v.lc)
+              AND (v.lt < 0 OR b."SpentTokens" + b."ReservedTokens" + v.st + v.rt <= v.lt)))
+          RETURNING v.o, b."SpentMicroUsd", b."ReservedMicroUsd", b."SpentTokens", b."ReservedTokens", v.g)
+        SELECT u.o, u."SpentMicroUsd", u."ReservedMicroUsd", u."SpentTokens", u."ReservedTokens", c.n / (CASE WHEN c.n = @guardedCount THEN 1 ELSE 0 END)
+        FROM (SELECT count(*) FILTER (WHERE u.g) AS n FROM u) c LEFT JOIN u ON true
+        """;
+
+    // The one-round-trip path (LedgerBatch.OneRoundTrip): what a batch took from the writer's hints instead of reading it,
+    // checked first in its only round trip. A difference fails the statement (division by zero), the server skips the
+    // rest of the round trip, COMMIT included, and the writer runs the batch again on the two-round-trip path.
+    // Every reservation the settlements bill, deleted by its holder (the guard against settling twice), in the order of
+    // DeleteReservations.
+    public const string DeleteReservationsExactly = """
+        WITH d AS (
+          DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+          WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
+          RETURNING 1)
+        SELECT 1 / (CASE WHEN count(*) = cardinality(@ids) THEN 1 ELSE 0 END) FROM d
+        """;
+
+    // The limits the admissions decided on: each key's and customer's policy row, or the defaults where it has none.
+    public const string CheckPolicies = """
+        SELECT 1 / (CASE WHEN count(*) = 0 THEN 1 ELSE 0 END)
+        FROM unnest(@scopes, @ids, @requests, @tokens, @spendCaps, @tokenCaps) AS v(s, i, r, t, c, k)
+        LEFT JOIN "LimitPolicies" p ON p."Scope" = v.s AND p."ScopeId" = v.i
+        WHERE COALESCE(p."RequestsPerMinute", @defaultRequests) <> v.r OR COALESCE(p."TokensPerMinute", @defaultTokens) <> v.t
+          OR p."SpendCapMicroUsd" IS DISTINCT FROM v.c OR p."TokenCap" IS DISTINCT FROM v.k
+        """;
+
+    // The price each model's admissions reserved at: still the one in force at the earliest and the latest of their times
+    // (so no price took effect in between either).
+    public const string CheckPrices = """
+        SELECT 1 / (CASE WHEN bool_and(p."Id" IS NOT DISTINCT FROM v.id) THEN 1 ELSE 0 END)
+        FROM unnest(@models, @ats, @versions) AS v(m, t, id)
+        LEFT JOIN LATERAL (
+          SELECT x."Id" FROM "Prices" x WHERE x."Model" = v.m AND x."EffectiveFrom" <= v.t ORDER BY x."EffectiveFrom" DESC, x."Id" DESC LIMIT 1) p ON true
         """;
 
     // The reservations the batch's settlements settle, deleted up front (the guard against settling twice): each
     // only by the instance that holds it. RETURNING lists those deleted, which the settlements then bill.
+    // RETURNING the positions in the arrays (from 1), not the strings: the writer knows what it sent.
     public const string DeleteReservations = """
-        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) AS v(i, h) ORDER BY 1, 2) AS v
+        DELETE FROM "Reservations" r USING (SELECT * FROM unnest(@ids, @holders) WITH ORDINALITY AS v(i, h, o) ORDER BY 1, 2) AS v
         WHERE r."RequestId" = v.i AND r."InstanceId" = v.h
-        RETURNING r."RequestId", r."InstanceId"
+        RETURNING v.o
         """;
 
     public const string SelectPoliciesOf = """

@@ -27,6 +27,9 @@ internal sealed class SettleCommand(SettlementRequest request, string instanceId
         }
     }
 
+    // Its reservation counts as deleted; the batch's round trip checks that it was (LedgerSql.DeleteReservationsExactly).
+    public override bool CanRunOnHints(PostgresHints hints) => true;
+
     public override void Execute(LedgerBatch batch) => Result = Settle(batch, request, instanceId);
 
     internal static Settlement Settle(LedgerBatch batch, SettlementRequest request, string instanceId)
