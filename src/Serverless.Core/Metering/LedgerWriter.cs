@@ -12,10 +12,12 @@ namespace Serverless.Core.Metering;
 /// The ledger's single writer per process, with group commit: every command waiting when a transaction starts
 /// joins it, and all of them complete only after that transaction committed durably. Under load a commit
 /// carries hundreds of records; at one client it carries one, so latency stays one fsync. On PostgreSQL a batch is
-/// two round trips whatever its size: read (policies, prices, the reservations it settles); write (one statement per
-/// table) and commit. Its rate windows and budgets take one of two paths: guarded (the default: nothing read or locked
-/// up front, increments checked against the limits just before the commit) or, near a limit or after a guard failed,
-/// locking (every row locked and read in the first round trip); see <see cref="LedgerBatch.Guarded"/>.
+/// at most two round trips whatever its size: read (policies, prices, the reservations it settles); write (one
+/// statement per table) and commit; one when the reads can be taken from what the writer last saw and checked in the
+/// writing round trip (<see cref="LedgerBatch.OneRoundTrip"/>). Its rate windows and budgets take one of two paths:
+/// guarded (the default: nothing read or locked up front, increments checked against the limits just before the
+/// commit) or, near a limit or after a guard failed, locking (every row locked and read in the first round trip); see
+/// <see cref="LedgerBatch.Guarded"/>.
 /// </summary>
 public sealed partial class LedgerWriter : IAsyncDisposable
 {
