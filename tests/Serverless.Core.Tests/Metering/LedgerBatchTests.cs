@@ -202,25 +202,6 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         return rows.Count == 0 ? null : (rows.Sum(w => w.Requests), rows.Sum(w => w.Tokens));
     }
 
-    /// <summary>A command that holds the writer inside its transaction until released.</summary>
-    private sealed class GateCommand : LedgerCommand<bool>, IDisposable
-    {
-        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly ManualResetEventSlim _release = new();
-
-        public Task Entered => _entered.Task;
-
-        public void Release() => _release.Set();
-
-        public override void Execute(LedgerBatch batch)
-        {
-            _entered.TrySetResult();
-            _release.Wait(TimeSpan.FromSeconds(30));
-            Result = true;
-        }
-
-        public void Dispose() => _release.Dispose();
-    }
 
     public sealed class Sqlite() : LedgerBatchTests(DatabaseOptions.SqliteProvider);
 

@@ -115,6 +115,27 @@ public class Fleet : IAsyncLifetime
     public ServerlessDbContext Database() =>
         new(new DbContextOptionsBuilder<ServerlessDbContext>().UseNpgsql(ConnectionString).Options);
 
+    /// <summary>Polls <paramref name="probe"/> until it finds something, or fails after <paramref name="deadline"/> with every host's output.</summary>
+    public async Task<T> UntilAsync<T>(Func<Task<T?>> probe, TimeSpan deadline, string what) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+
+            if (waited.Elapsed > deadline)
+            {
+                throw new TimeoutException($"Timed out after {deadline} waiting for {what}.\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>What every host printed, for failure messages.</summary>
     public string Output => string.Join("\n", _hosts.Select((h, i) => $"--- host {i}:\n{h.Output}"));
 

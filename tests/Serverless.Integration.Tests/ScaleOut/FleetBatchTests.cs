@@ -149,22 +149,5 @@ public sealed class FleetBatchTests(BatchFleet fleet, ITestOutputHelper output) 
         }
     }
 
-    private async Task<T> UntilAsync<T>(Func<Task<T?>> probe, string what) where T : class
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await probe() is { } found)
-            {
-                return found;
-            }
-
-            if (waited.Elapsed > Deadline)
-            {
-                throw new TimeoutException($"Timed out after {Deadline} waiting for {what}.\n{fleet.Output}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    private Task<T> UntilAsync<T>(Func<Task<T?>> probe, string what) where T : class => fleet.UntilAsync(probe, Deadline, what);
 }
