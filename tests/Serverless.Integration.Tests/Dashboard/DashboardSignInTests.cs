@@ -26,7 +26,9 @@ public sealed class DashboardSignInTests(DashboardFixture dashboard)
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
         Assert.False(cookie.Secure); // plain http on 127.0.0.1; see the HTTPS test below
         Assert.Equal("/dashboard", cookie.Path);
-        Assert.InRange(DateTimeOffset.FromUnixTimeSeconds((long)cookie.Expires) - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(61));
+        // About the session's hour, not a day: Chromium turns Max-Age into an expiry with its own idea of the wall clock,
+        // which lags a VM's clock steps (measured 61m03s twice under load), so the bound leaves a few minutes either way.
+        Assert.InRange(DateTimeOffset.FromUnixTimeSeconds((long)cookie.Expires) - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromMinutes(65));
         Assert.DoesNotContain(dashboard.Globex.SignInKey.Key, cookie.Value, StringComparison.Ordinal);
         Assert.DoesNotContain(dashboard.Globex.SignInKey.Key[^20..], cookie.Value, StringComparison.Ordinal);
 
