@@ -10,6 +10,10 @@ namespace Serverless.Benchmarks;
 internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
 {
     public const double SqliteRecordsTarget = 20_000;
+
+    /// <summary>Issue 17: records/s from one instance's writer on PostgreSQL, and several writers together over one.</summary>
+    public const double PostgresRecordsTarget = 20_000;
+    public const double PostgresInstancesRatioTarget = 1.5;
     public const double MeteringP99TargetUs = 1_000;
 
     // As for the inference mode: before the run the load is other work's; the run itself adds about 2.
@@ -50,7 +54,8 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             Line(text, $"{"database",-10} {"records/s",10} {"commits",8} {"ops/commit",11} {"cpu us/rec",11} {"p50 ms",8} {"p99 ms",8}   {"1 client p50 us",15} {"p99 us",8}");
             foreach (var d in Databases)
             {
-                string target = d.Name == "sqlite" ? $"   target >= {SqliteRecordsTarget:0}  {Verdict(d.Load.RecordsPerSecond >= SqliteRecordsTarget)}" : string.Empty;
+                double goal = d.Name == "sqlite" ? SqliteRecordsTarget : PostgresRecordsTarget;
+                string target = $"   target >= {goal:0}  {Verdict(d.Load.RecordsPerSecond >= goal)}";
                 Line(text, $"{d.Name,-10} {d.Load.RecordsPerSecond,10:0} {d.Load.Commits,8} {d.Load.CommandsPerCommit,11:0.0} {d.Load.CpuUsPerRecord,11:0.0} {d.Load.P50Us / 1000,8:0.00} {d.Load.P99Us / 1000,8:0.00}   {d.OneClient.P50Us,15:0} {d.OneClient.P99Us,8:0}{target}");
             }
 
@@ -58,12 +63,13 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
             {
                 if (d.Instances is { } many)
                 {
-                    Line(text, $"{"pg x" + arguments.LedgerInstances.ToString(CultureInfo.InvariantCulture),-10} {many.RecordsPerSecond,10:0} {many.Commits,8} {many.CommandsPerCommit,11:0.0} {many.CpuUsPerRecord,11:0.0} {many.P50Us / 1000,8:0.00} {many.P99Us / 1000,8:0.00}   ({many.RecordsPerSecond / d.Load.RecordsPerSecond:0.00}x one writer; {arguments.LedgerInstances} writers on one database)");
+                    Line(text, $"{"pg x" + arguments.LedgerInstances.ToString(CultureInfo.InvariantCulture),-10} {many.RecordsPerSecond,10:0} {many.Commits,8} {many.CommandsPerCommit,11:0.0} {many.CpuUsPerRecord,11:0.0} {many.P50Us / 1000,8:0.00} {many.P99Us / 1000,8:0.00}   ({many.RecordsPerSecond / d.Load.RecordsPerSecond:0.00}x one writer; {arguments.LedgerInstances} writers on one database)   target >= {PostgresInstancesRatioTarget:0.0}x  {Verdict(many.RecordsPerSecond / d.Load.RecordsPerSecond >= PostgresInstancesRatioTarget)}");
                 }
 
                 if (d.Load.ServerCpuUsPerRecord is { } server)
                 {
                     Line(text, $"{d.Name}: server cpu us/rec {server:0.0} (all PostgreSQL processes){(d.Instances?.ServerCpuUsPerRecord is { } shared ? $", {shared:0.0} with {arguments.LedgerInstances} writers" : string.Empty)}");
+                    Line(text, $"{d.Name}: all cpu us/rec {d.Load.CpuUsPerRecord + server:0.0} (this process + server): at most {Ceiling(d.Load.CpuUsPerRecord + server):0} records/s with {Environment.ProcessorCount} cores always busy{(d.Instances is { ServerCpuUsPerRecord: { } s } m ? $"; {arguments.LedgerInstances} writers {m.CpuUsPerRecord + s:0.0}, at most {Ceiling(m.CpuUsPerRecord + s):0}" : string.Empty)}");
                 }
             }
 
@@ -118,6 +124,12 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
         WriteNullable(json, "postgres_server_cpu_us_per_record", postgres?.Load.ServerCpuUsPerRecord, 1);
         WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_records_per_s", postgres?.Instances?.RecordsPerSecond, 0);
         WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_server_cpu_us_per_record", postgres?.Instances?.ServerCpuUsPerRecord, 1);
+        double? all = postgres?.Load.ServerCpuUsPerRecord + postgres?.Load.CpuUsPerRecord;
+        WriteNullable(json, "postgres_all_cpu_us_per_record", all, 1);
+        WriteNullable(json, "postgres_cpu_ceiling_records_per_s", all is double a ? Ceiling(a) : null, 0);
+        double? allMany = postgres?.Instances?.ServerCpuUsPerRecord + postgres?.Instances?.CpuUsPerRecord;
+        WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_all_cpu_us_per_record", allMany, 1);
+        WriteNullable(json, $"postgres_{arguments.LedgerInstances}_instances_cpu_ceiling_records_per_s", allMany is double m ? Ceiling(m) : null, 0);
 
         var latency = Latency;
         WriteNullable(json, "metering_p50_us", MeteringP50Us, 0);
@@ -134,6 +146,15 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
         if (Databases.FirstOrDefault(d => d.Name == "sqlite") is { } sqlite)
         {
             json.WriteBoolean("sqlite_records_per_s", sqlite.Load.RecordsPerSecond >= SqliteRecordsTarget);
+        }
+
+        if (postgres is not null)
+        {
+            json.WriteBoolean("postgres_records_per_s", postgres.Load.RecordsPerSecond >= PostgresRecordsTarget);
+            if (postgres.Instances is { } instances)
+            {
+                json.WriteBoolean($"postgres_{arguments.LedgerInstances}_instances_ratio", instances.RecordsPerSecond / postgres.Load.RecordsPerSecond >= PostgresInstancesRatioTarget);
+            }
         }
 
         if (MeteringP99Us is double p99)
@@ -155,6 +176,9 @@ internal sealed class LedgerReport(BenchmarkArguments arguments, string folder)
     }
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
+
+    // Records/s if every core did nothing but this, at this much CPU per record (all processes).
+    private static double Ceiling(double cpuUsPerRecord) => Environment.ProcessorCount * 1_000_000 / cpuUsPerRecord;
 
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value, int digits)
