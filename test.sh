@@ -49,6 +49,17 @@ if ! dotnet build Serverless.sln -c Release --no-restore -nologo -clp:ErrorsOnly
 fi
 rm -f "$BUILD_LOG"
 
+# The Functions app's deployment package, published exactly as infra/README.md deploys it (locked, ReadyToRun);
+# FunctionsPackageTests read it from SERVERLESS_TEST_FUNCTIONS_PACKAGE.
+rm -rf artifacts/functions
+if ! dotnet publish src/Serverless.Functions -c Release -r linux-x64 --self-contained false -o artifacts/functions \
+    -nologo -clp:ErrorsOnly -p:RestoreLockedMode=true; then
+  echo "publish failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export SERVERLESS_TEST_FUNCTIONS_PACKAGE="$PWD/artifacts/functions"
+
 PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/serverless-pg.XXXXXX")"
 stop_postgres() { bash tests/Shared/postgres.sh stop "$PG_DIR"; }
 trap stop_postgres EXIT
