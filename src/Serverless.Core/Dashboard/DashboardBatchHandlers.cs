@@ -8,7 +8,7 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/batches?limit=&amp;before=: the customer's batch jobs, newest first, a page at a time, with their cost.</summary>
 public sealed class DashboardBatchesHandler(DashboardBatches batches) : IApiHandler
 {
-    public static readonly ApiRoute Route = new("DashboardBatches", "GET", "/dashboard/api/batches", ApiAuth.Session, typeof(DashboardBatchesHandler));
+    public static readonly ApiRoute Route = new("DashboardBatches", "GET", "/dashboard/api/batches", ApiAuth.Session, typeof(DashboardBatchesHandler)) { Permission = ApiKeyPermissions.Batches };
 
     public const int DefaultLimit = 10;
 

@@ -4,7 +4,10 @@ using Serverless.Core.Keys;
 
 namespace Serverless.Core.Dashboard;
 
-/// <summary>GET /dashboard/api/keys: the customer's keys, masked, oldest first.</summary>
+/// <summary>
+/// GET /dashboard/api/keys: the customer's keys, masked, oldest first. A session whose key cannot manage keys
+/// (no <see cref="ApiKeyPermissions.KeysManage"/>) sees only that key: the others are not its business.
+/// </summary>
 public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
 {
     public static readonly ApiRoute Route = new("DashboardKeys", "GET", "/dashboard/api/keys", ApiAuth.Session, typeof(DashboardKeysHandler));
@@ -14,7 +17,8 @@ public sealed class DashboardKeysHandler(ApiKeyService keys) : IApiHandler
         ArgumentNullException.ThrowIfNull(call);
         var caller = call.RequireCaller();
         var list = await keys.ListAsync(caller.CustomerId, call.Aborted);
-        await DashboardResponses.WriteJsonAsync(call.Http, new DashboardKeyList(list.Select(k => ToObject(k, caller.KeyId)).ToList()), DashboardJsonContext.Default.DashboardKeyList);
+        var visible = caller.Has(ApiKeyPermissions.KeysManage) ? list : list.Where(k => k.KeyId == caller.KeyId);
+        await DashboardResponses.WriteJsonAsync(call.Http, new DashboardKeyList(visible.Select(k => ToObject(k, caller.KeyId)).ToList()), DashboardJsonContext.Default.DashboardKeyList);
     }
 
     internal static DashboardKeyObject ToObject(ApiKeyInfo key, string sessionKeyId) => new(

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Http;
+using Serverless.Core.Keys;
 using Serverless.Core.Metering;
 
 namespace Serverless.Core.Dashboard;
@@ -8,7 +9,7 @@ namespace Serverless.Core.Dashboard;
 /// <summary>GET /dashboard/api/overview: the signed-in customer's period totals, budget, forecast, daily usage and breakdowns.</summary>
 public sealed class DashboardOverviewHandler(DashboardOverview overview) : IApiHandler
 {
-    public static readonly ApiRoute Route = new("DashboardOverview", "GET", "/dashboard/api/overview", ApiAuth.Session, typeof(DashboardOverviewHandler));
+    public static readonly ApiRoute Route = new("DashboardOverview", "GET", "/dashboard/api/overview", ApiAuth.Session, typeof(DashboardOverviewHandler)) { Permission = ApiKeyPermissions.UsageRead };
 
     public async Task HandleAsync(ApiCall call)
     {
@@ -21,7 +22,7 @@ public sealed class DashboardOverviewHandler(DashboardOverview overview) : IApiH
 /// <summary>GET /dashboard/api/chart?width=N: the last 30 days as an SVG chart (<see cref="UsageChartSvg"/>).</summary>
 public sealed class DashboardChartHandler(DashboardOverview overview, TimeProvider time) : IApiHandler
 {
-    public static readonly ApiRoute Route = new("DashboardChart", "GET", "/dashboard/api/chart", ApiAuth.Session, typeof(DashboardChartHandler));
+    public static readonly ApiRoute Route = new("DashboardChart", "GET", "/dashboard/api/chart", ApiAuth.Session, typeof(DashboardChartHandler)) { Permission = ApiKeyPermissions.UsageRead };
 
     public async Task HandleAsync(ApiCall call)
     {
@@ -45,7 +46,7 @@ public sealed class DashboardChartHandler(DashboardOverview overview, TimeProvid
 /// <summary>GET /dashboard/api/requests?limit=&amp;before=: the customer's requests, newest first, a page at a time.</summary>
 public sealed class DashboardRequestsHandler(UsageQueries usage) : IApiHandler
 {
-    public static readonly ApiRoute Route = new("DashboardRequests", "GET", "/dashboard/api/requests", ApiAuth.Session, typeof(DashboardRequestsHandler));
+    public static readonly ApiRoute Route = new("DashboardRequests", "GET", "/dashboard/api/requests", ApiAuth.Session, typeof(DashboardRequestsHandler)) { Permission = ApiKeyPermissions.UsageRead };
 
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;

@@ -56,10 +56,56 @@ public sealed class DashboardKeysTests(DashboardFixture dashboard)
             Assert.Equal(0, await page.Locator("#keys-table button[data-revoke]").CountAsync());
             var row = page.Locator($"#keys-table tr[data-key-id=\"{viewer.Info.KeyId}\"] .key-permissions");
             Assert.Equal("inferenceusage.read", await row.TextContentAsync());
+
+            // Only its own key: the customer's other keys are for a key that may manage them.
+            Assert.Equal(1, await page.Locator("#keys-table tbody tr").CountAsync());
+            Assert.Equal(0, await page.Locator($"#keys-table tr[data-key-id=\"{dashboard.Globex.SignInKey.Info.KeyId}\"]").CountAsync());
         }
         finally
         {
             await dashboard.Service.Services.GetRequiredService<ApiKeyService>().RevokeAsync(viewer.Info.KeyId, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task A_session_whose_key_may_only_infer_sees_its_key_and_a_note_instead_of_usage_batches_and_billing()
+    {
+        var keys = dashboard.Service.Services.GetRequiredService<ApiKeyService>();
+        var inferenceOnly = await keys.CreateAsync("globex", "Inference only", null, null, ["inference"], CancellationToken.None);
+        try
+        {
+            await using var browser = await dashboard.OpenAsync();
+            var page = browser.Page;
+            await browser.SignInAndWaitAsync(inferenceOnly.Key);
+
+            foreach (string section in new[] { "overview", "requests", "batches", "billing" })
+            {
+                Assert.False(await page.Locator($"#{section}").IsVisibleAsync(), section + " is shown");
+                Assert.False(await page.Locator($".nav a[href=\"#{section}\"]").IsVisibleAsync(), section + " is in the navigation");
+            }
+
+            Assert.True(await page.Locator("#keys").IsVisibleAsync());
+            string note = (await page.Locator("#permissions-note").TextContentAsync())!;
+            Assert.Contains("usage.read", note, StringComparison.Ordinal);
+            Assert.Contains("batches", note, StringComparison.Ordinal);
+            Assert.False(await page.Locator("#banner").IsVisibleAsync(), "an error banner is shown");
+            Assert.Equal(1, await page.Locator("#keys-table tbody tr").CountAsync());
+            Assert.Equal(1, await page.Locator($"#keys-table tr[data-key-id=\"{inferenceOnly.Info.KeyId}\"]").CountAsync());
+
+            // The sign-in key of the same customer (every default permission) sees them all again, without the note.
+            await page.Locator("#signout").ClickAsync();
+            await browser.WaitForStateAsync("signed-out");
+            await browser.SignInAndWaitAsync(dashboard.Globex.SignInKey.Key);
+            foreach (string section in new[] { "overview", "requests", "batches", "keys", "billing" })
+            {
+                Assert.True(await page.Locator($"#{section}").IsVisibleAsync(), section + " is hidden");
+            }
+
+            Assert.False(await page.Locator("#permissions-note").IsVisibleAsync());
+        }
+        finally
+        {
+            await keys.RevokeAsync(inferenceOnly.Info.KeyId, CancellationToken.None);
         }
     }
 

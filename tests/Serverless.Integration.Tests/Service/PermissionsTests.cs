@@ -183,6 +183,59 @@ public sealed class PermissionsTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_dashboard_session_reads_usage_billing_batches_and_other_keys_only_with_its_keys_permissions()
+    {
+        var keys = service.Services.GetRequiredService<ApiKeyService>();
+        var inferenceOnly = await keys.CreateAsync("perm-read", "inference only", null, null, ["inference"], CancellationToken.None);
+        var reader = await keys.CreateAsync("perm-read", "reader", null, null, ApiKeyPermissions.Default, CancellationToken.None);
+        var manager = await keys.CreateAsync("perm-read", "manager", null, null, ["inference", "keys.manage"], CancellationToken.None);
+        string[] usagePaths = ["/dashboard/api/overview", "/dashboard/api/chart?width=600", "/dashboard/api/requests?limit=5", "/dashboard/api/billing"];
+
+        // As GET /v1/usage and /v1/batches refuse such a key, so does the dashboard its session.
+        using (var session = await DashboardSession.SignInAsync(service, inferenceOnly.Key))
+        {
+            foreach (var (path, permission) in usagePaths.Select(p => (p, "usage.read")).Append(("/dashboard/api/batches?limit=5", "batches")))
+            {
+                using var refused = await session.SendAsync(HttpMethod.Get, path);
+                var error = await refused.ReadErrorAsync(403);
+                Assert.Equal("insufficient_permissions", error.GetProperty("code").GetString());
+                Assert.Contains($"Missing permission: {permission}", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.Equal([(inferenceOnly.Info.KeyId, true)], await ListedKeysAsync(session));
+        }
+
+        // The controls: usage.read and batches open those sections; the key list stays the session's own key without keys.manage.
+        using (var session = await DashboardSession.SignInAsync(service, reader.Key))
+        {
+            foreach (string path in usagePaths.Append("/dashboard/api/batches?limit=5"))
+            {
+                using var read = await session.SendAsync(HttpMethod.Get, path);
+                Assert.True(read.StatusCode == HttpStatusCode.OK, $"{path}: {(int)read.StatusCode}");
+            }
+
+            Assert.Equal([(reader.Info.KeyId, true)], await ListedKeysAsync(session));
+        }
+
+        using (var session = await DashboardSession.SignInAsync(service, manager.Key))
+        {
+            var listed = await ListedKeysAsync(session);
+            Assert.Equal(
+                new[] { inferenceOnly.Info.KeyId, reader.Info.KeyId, manager.Info.KeyId }.Order(StringComparer.Ordinal),
+                listed.Select(k => k.Id).Order(StringComparer.Ordinal));
+            Assert.Equal([manager.Info.KeyId], listed.Where(k => k.Current).Select(k => k.Id));
+        }
+    }
+
+    private static async Task<List<(string Id, bool Current)>> ListedKeysAsync(DashboardSession session)
+    {
+        using var response = await session.SendAsync(HttpMethod.Get, "/dashboard/api/keys");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return [.. (await response.ReadJsonAsync()).GetProperty("data").EnumerateArray()
+            .Select(k => (k.GetProperty("id").GetString()!, k.GetProperty("current").GetBoolean()))];
+    }
+
+    [Fact]
     public async Task A_sign_in_link_session_may_create_a_key_with_every_permission()
     {
         await service.Services.GetRequiredService<ApiKeyService>().EnsureCustomerAsync("perm-link", CancellationToken.None);

@@ -207,15 +207,38 @@ async function signOut() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The sections. Each has a loader; SECTIONS lists them in page order.
+// The sections. Each has a loader and the permission of the session's key it needs (the server refuses the section's
+// API without it); SECTIONS lists them in page order.
 
 const SECTIONS = [
-  { id: 'overview', load: loadOverview },
-  { id: 'requests', load: () => loadRequests(0) },
-  { id: 'batches', load: () => loadBatches(0) },
-  { id: 'keys', load: loadKeys },
-  { id: 'billing', load: loadBilling },
+  { id: 'overview', load: loadOverview, permission: 'usage.read' },
+  { id: 'requests', load: () => loadRequests(0), permission: 'usage.read' },
+  { id: 'batches', load: () => loadBatches(0), permission: 'batches' },
+  { id: 'keys', load: loadKeys, permission: null },
+  { id: 'billing', load: loadBilling, permission: 'usage.read' },
 ];
+
+function allowed(section) {
+  return !section.permission || (state.session?.permissions || []).includes(section.permission);
+}
+
+// Sections the session's key may not read are left out of the page and its navigation, and a note says why.
+function showAllowedSections() {
+  const missing = new Set();
+  for (const section of SECTIONS) {
+    const shown = allowed(section);
+    $(`#${section.id}`).hidden = !shown;
+    const link = document.querySelector(`.nav a[href="#${section.id}"]`);
+    if (link) link.hidden = !shown;
+    if (!shown) missing.add(section.permission);
+  }
+
+  const note = $('#permissions-note');
+  note.textContent = missing.size
+    ? `The key you signed in with lacks ${[...missing].join(' and ')}, so what needs ${missing.size > 1 ? 'them' : 'it'} is not shown here.`
+    : '';
+  note.hidden = missing.size === 0;
+}
 
 async function startApp(session) {
   state.session = session;
@@ -226,6 +249,7 @@ async function startApp(session) {
   $('#customer-name').textContent = session.customer_name || session.customer;
   $('#customer-name').title = `Customer ${session.customer}`;
   configureKeyForm(session);
+  showAllowedSections();
   showView('app');
   await loadAll();
 }
@@ -235,7 +259,7 @@ async function loadAll() {
   // Keys first: the requests table shows key names.
   const keys = SECTIONS.find((section) => section.id === 'keys');
   await keys.load();
-  await Promise.all(SECTIONS.filter((section) => section !== keys).map((section) => section.load()));
+  await Promise.all(SECTIONS.filter((section) => section !== keys && allowed(section)).map((section) => section.load()));
   if (state.session) document.body.dataset.state = 'ready';
 }
 
@@ -801,7 +825,7 @@ function wire() {
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { if (state.session) loadChart(false); }, 200);
+    resizeTimer = setTimeout(() => { if (state.session && allowed(SECTIONS[0])) loadChart(false); }, 200);
   });
 }
 
