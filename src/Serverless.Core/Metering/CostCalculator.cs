@@ -18,6 +18,9 @@ public static class CostCalculator
         // Units of 1e-6 micro-USD per token, times (1 - discount) in basis points: exact in 128 bits.
         Int128 numerator = ((Int128)promptTokens * inputPerMillion + (Int128)completionTokens * outputPerMillion) * (BasisPoints - discountBasisPoints);
         Int128 denominator = (Int128)1_000_000 * BasisPoints;
-        return (long)((numerator + (denominator / 2)) / denominator);
+
+        // No request comes near it (a cost from int.MaxValue tokens each way at the highest price is ~4.3e15), but a cost
+        // past what a long holds fails here rather than wrapping into a wrong, even negative, amount.
+        return checked((long)((numerator + (denominator / 2)) / denominator));
     }
 }

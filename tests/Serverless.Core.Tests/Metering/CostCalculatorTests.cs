@@ -80,6 +80,17 @@ public sealed class CostCalculatorTests
         Assert.Equal(9_223_372_036_855 * 2, CostCalculator.CostMicroUsd(long.MaxValue, long.MaxValue, 1, 1));
     }
 
+    [Fact]
+    public void A_cost_beyond_what_a_long_holds_fails_instead_of_wrapping()
+    {
+        // long.MaxValue tokens each way at the highest price: ~1.8e25 micro-USD, past long.MaxValue (9.2e18).
+        Assert.Throws<OverflowException>(() => CostCalculator.CostMicroUsd(long.MaxValue, long.MaxValue, PriceBook.MaxMicroUsdPerMillion, PriceBook.MaxMicroUsdPerMillion));
+        Assert.Throws<OverflowException>(() => CostCalculator.CostMicroUsd(long.MaxValue, 0, 1_000_001, 0));
+
+        // Just inside: long.MaxValue tokens at 1,000,000 micro-USD per million cost exactly long.MaxValue.
+        Assert.Equal(long.MaxValue, CostCalculator.CostMicroUsd(long.MaxValue, 0, 1_000_000, 0));
+    }
+
     [Theory]
     [InlineData(-1, 0, 0, 0, 0)]
     [InlineData(0, -1, 0, 0, 0)]
