@@ -74,20 +74,8 @@ public abstract class AdmissionAndSettlementTests(string provider) : IAsyncLifet
     }
 
     /// <summary>This period's budget row of a key or customer: spent and reserved micro-USD, spent and reserved tokens; null when there is none.</summary>
-    private async Task<(long Spent, long Reserved, long SpentTokens, long ReservedTokens)?> BudgetAsync(string scope, string id)
-    {
-        await using var db = _ledger.Database();
-        var row = await db.Set<BudgetUsage>().AsNoTracking().SingleOrDefaultAsync(b => b.Scope == scope && b.ScopeId == id);
-        return row is null ? null : (row.SpentMicroUsd, row.ReservedMicroUsd, row.SpentTokens, row.ReservedTokens);
-    }
 
     /// <summary>A key's or customer's rate window rows, summed: requests and tokens; null when there is none.</summary>
-    private async Task<(long Requests, long Tokens)?> WindowAsync(string scope, string id)
-    {
-        await using var db = _ledger.Database();
-        var rows = await db.Set<RateWindow>().AsNoTracking().Where(w => w.Scope == scope && w.ScopeId == id).ToListAsync();
-        return rows.Count == 0 ? null : (rows.Sum(w => w.Requests), rows.Sum(w => w.Tokens));
-    }
 
     private async Task<List<string>> ReservedRequestsAsync()
     {
@@ -97,10 +85,10 @@ public abstract class AdmissionAndSettlementTests(string provider) : IAsyncLifet
 
     private async Task AssertBothAsync((long, long, long, long)? budget, (long, long)? window)
     {
-        Assert.Equal(budget, await BudgetAsync(LimitScope.Key, KeyId));
-        Assert.Equal(budget, await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal(window, await WindowAsync(LimitScope.Key, KeyId));
-        Assert.Equal(window, await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal(budget, await _ledger.BudgetAsync(LimitScope.Key, KeyId));
+        Assert.Equal(budget, await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal(window, await _ledger.WindowAsync(LimitScope.Key, KeyId));
+        Assert.Equal(window, await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
     }
 
     [Fact]

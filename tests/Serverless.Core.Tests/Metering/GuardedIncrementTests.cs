@@ -4,6 +4,8 @@ using Serverless.Core.Data;
 using Serverless.Core.Metering;
 using Serverless.Core.Tests.Data;
 
+using static Serverless.Core.Tests.Metering.LedgerWorkload;
+
 namespace Serverless.Core.Tests.Metering;
 
 /// <summary>
@@ -15,9 +17,6 @@ namespace Serverless.Core.Tests.Metering;
 /// </summary>
 public sealed class GuardedIncrementTests : IAsyncLifetime
 {
-    private const string Model = "demo";
-    private const string CustomerId = "acme";
-    private const long Reserved = 93; // 10 prompt + 100 max_tokens at 250,000 / 900,000 micro-USD per million
 
     private readonly List<LedgerServices> _writers = [];
     private TestDatabase _database = null!;
@@ -30,7 +29,7 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
             _writers.Add(await LedgerServices.StartAsync(_database));
         }
 
-        await _writers[0].Prices.SetAsync(Model, 250_000, 900_000, batchDiscountBasisPoints: 0, effectiveFrom: null, CancellationToken.None);
+        await SetPriceAsync(_writers[0]);
     }
 
     public async Task DisposeAsync()
@@ -48,26 +47,6 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
     private LedgerServices B => _writers[1];
 
     private static LedgerWriter Writer(LedgerServices ledger) => ledger.Services.GetRequiredService<LedgerWriter>();
-
-    private static AdmissionRequest Request(string requestId, string keyId = "key_a") => new()
-    {
-        RequestId = requestId,
-        KeyId = keyId,
-        CustomerId = CustomerId,
-        Model = Model,
-        PromptTokens = 10,
-        MaxTokens = 100,
-    };
-
-    private static SettlementRequest Settlement(Reservation reservation, long completion) => new()
-    {
-        Reservation = reservation,
-        CompletionTokens = completion,
-        Outcome = UsageOutcome.Completed,
-        EndedAt = LedgerServices.Start.AddSeconds(2),
-    };
-
-    private static long Cost(long completion) => CostCalculator.CostMicroUsd(10, completion, 250_000, 900_000, 0);
 
     [Fact]
     public async Task Three_writers_admitting_and_settling_on_shared_rows_without_locks_count_every_request_token_and_micro_usd()
@@ -92,13 +71,13 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
 
         long spent = requests.Sum(r => Cost(r.Completion));
         long tokens = requests.Sum(r => 10 + r.Completion);
-        Assert.Equal((spent, 0L, tokens, 0L), await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal((300L, tokens), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((spent, 0L, tokens, 0L), await A.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((300L, tokens), await A.WindowAsync(LimitScope.Customer, CustomerId));
         foreach (string key in keys)
         {
             var mine = requests.Where(r => r.Key == key).ToList();
-            Assert.Equal((mine.Sum(r => Cost(r.Completion)), 0L, mine.Sum(r => 10 + r.Completion), 0L), await BudgetAsync(LimitScope.Key, key));
-            Assert.Equal(((long)mine.Count, mine.Sum(r => 10 + r.Completion)), await WindowAsync(LimitScope.Key, key));
+            Assert.Equal((mine.Sum(r => Cost(r.Completion)), 0L, mine.Sum(r => 10 + r.Completion), 0L), await A.BudgetAsync(LimitScope.Key, key));
+            Assert.Equal(((long)mine.Count, mine.Sum(r => 10 + r.Completion)), await A.WindowAsync(LimitScope.Key, key));
         }
 
         await using (var db = A.Database())
@@ -126,15 +105,15 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
         var admitted = admissions.Where(a => a.Status == AdmissionStatus.Admitted).Select(a => a.Reservation!).ToList();
         Assert.Equal(100, admitted.Count);
         Assert.All(admissions.Where(a => a.Status != AdmissionStatus.Admitted), a => Assert.Equal(AdmissionStatus.InsufficientQuota, a.Status));
-        Assert.Equal((0L, 100 * Reserved, 0L, 100 * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal((100L, 100 * 110L), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((0L, 100 * Reserved, 0L, 100 * 110L), await A.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((100L, 100 * 110L), await A.WindowAsync(LimitScope.Customer, CustomerId));
 
         // Settled where they were admitted, while the same writers try 60 more that fit only in what the settlements free.
         var settling = admitted.Select((r, i) => Task.Run(() => _writers.Single(w => w.Metering.InstanceId == r.InstanceId).Metering.SettleAsync(Settlement(r, completion: 40))));
         var more = Enumerable.Range(240, 60).Select(i => Task.Run(() => _writers[i % 3].Metering.AdmitAsync(Request($"req_{i:D3}", $"key_{i % 8}")))).ToList();
         Assert.All(await Task.WhenAll(settling), s => Assert.True(s.SettledHere));
         var later = (await Task.WhenAll(more)).Where(a => a.Status == AdmissionStatus.Admitted).ToList();
-        var (spentCost, reservedCost, _, _) = (await BudgetAsync(LimitScope.Customer, CustomerId))!.Value;
+        var (spentCost, reservedCost, _, _) = (await A.BudgetAsync(LimitScope.Customer, CustomerId))!.Value;
         Assert.Equal(100 * Cost(40), spentCost);
         Assert.Equal(later.Count * Reserved, reservedCost);
         Assert.True(spentCost + reservedCost <= 100 * Reserved, $"overspent: {spentCost} spent + {reservedCost} reserved");
@@ -168,7 +147,7 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
         Assert.Equal(3, answers.Count(a => a.Status == AdmissionStatus.InsufficientQuota));
         Assert.Equal(retriesBefore + 1, writerA.LockingRetries);
         Assert.Equal(guardedBefore, writerA.GuardedCommits);
-        Assert.Equal((0L, 100 * Reserved, 0L, 100 * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((0L, 100 * Reserved, 0L, 100 * 110L), await A.BudgetAsync(LimitScope.Customer, CustomerId));
         await using var db = A.Database();
         Assert.Equal(100, await db.Set<Reservation>().CountAsync());
     }
@@ -199,7 +178,7 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
 
         Assert.Equal(AdmissionStatus.Admitted, admission.Status);
         Assert.Equal(retriesBefore + 1, writerA.LockingRetries);
-        Assert.Equal((5 * Cost(1), 6 * Reserved, 5 * 11L, 6 * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((5 * Cost(1), 6 * Reserved, 5 * 11L, 6 * 110L), await A.BudgetAsync(LimitScope.Customer, CustomerId));
     }
 
     [Fact]
@@ -222,19 +201,4 @@ public sealed class GuardedIncrementTests : IAsyncLifetime
         Assert.Equal(95, fifth.RateLimits!.RemainingRequests);
         Assert.Equal(100_000 - (5 * 110), fifth.RateLimits.RemainingTokens);
     }
-
-    private async Task<(long Spent, long Reserved, long SpentTokens, long ReservedTokens)?> BudgetAsync(string scope, string id)
-    {
-        await using var db = A.Database();
-        var row = await db.Set<BudgetUsage>().AsNoTracking().SingleOrDefaultAsync(b => b.Scope == scope && b.ScopeId == id);
-        return row is null ? null : (row.SpentMicroUsd, row.ReservedMicroUsd, row.SpentTokens, row.ReservedTokens);
-    }
-
-    private async Task<(long Requests, long Tokens)?> WindowAsync(string scope, string id)
-    {
-        await using var db = A.Database();
-        var rows = await db.Set<RateWindow>().AsNoTracking().Where(w => w.Scope == scope && w.ScopeId == id).ToListAsync();
-        return rows.Count == 0 ? null : (rows.Sum(w => w.Requests), rows.Sum(w => w.Tokens));
-    }
-
 }

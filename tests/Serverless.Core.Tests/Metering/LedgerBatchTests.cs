@@ -5,6 +5,8 @@ using Serverless.Core.Http;
 using Serverless.Core.Metering;
 using Serverless.Core.Tests.Data;
 
+using static Serverless.Core.Tests.Metering.LedgerWorkload;
+
 namespace Serverless.Core.Tests.Metering;
 
 /// <summary>
@@ -16,9 +18,6 @@ namespace Serverless.Core.Tests.Metering;
 /// </summary>
 public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
 {
-    private const string Model = "demo";
-    private const string CustomerId = "acme";
-    private const long Reserved = 93; // 10 prompt + 100 max_tokens at 250,000 / 900,000 micro-USD per million
 
     private TestDatabase _database = null!;
     private LedgerServices _ledger = null!;
@@ -27,7 +26,7 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync(provider);
         _ledger = await LedgerServices.StartAsync(_database);
-        await _ledger.Prices.SetAsync(Model, 250_000, 900_000, batchDiscountBasisPoints: 0, effectiveFrom: null, CancellationToken.None);
+        await SetPriceAsync(_ledger);
     }
 
     public async Task DisposeAsync()
@@ -35,26 +34,6 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         await _ledger.DisposeAsync();
         await _database.DisposeAsync();
     }
-
-    private static AdmissionRequest Request(string requestId, string keyId) => new()
-    {
-        RequestId = requestId,
-        KeyId = keyId,
-        CustomerId = CustomerId,
-        Model = Model,
-        PromptTokens = 10,
-        MaxTokens = 100,
-    };
-
-    private static SettlementRequest Settlement(Reservation reservation, long completion) => new()
-    {
-        Reservation = reservation,
-        CompletionTokens = completion,
-        Outcome = UsageOutcome.Completed,
-        EndedAt = LedgerServices.Start.AddSeconds(2),
-    };
-
-    private static long Cost(long completion) => CostCalculator.CostMicroUsd(10, completion, 250_000, 900_000, 0);
 
     [Fact]
     public async Task Hundreds_of_concurrent_admissions_and_settlements_sharing_transactions_are_exact_to_the_micro_usd_token_and_request()
@@ -78,13 +57,13 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         Assert.InRange(admittedA, 0, 15);
         Assert.Equal(Math.Min(15, admissions.Where((_, i) => i % 3 == 0).Count(a => a.Status == AdmissionStatus.Admitted)), admittedA);
         Assert.True(writer.CommandsCommitted - commandsBefore > writer.Commits - commitsBefore, "no transaction carried more than one command");
-        Assert.Equal((0L, 60 * Reserved, 0L, 60 * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal((60L, 60 * 110L), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((0L, 60 * Reserved, 0L, 60 * 110L), await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((60L, 60 * 110L), await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
         foreach (string key in keys)
         {
             long count = admitted.Count(r => r.KeyId == key);
-            Assert.Equal(count == 0 ? null : (0L, count * Reserved, 0L, count * 110L), await BudgetAsync(LimitScope.Key, key));
-            Assert.Equal(count == 0 ? null : (count, count * 110L), await WindowAsync(LimitScope.Key, key));
+            Assert.Equal(count == 0 ? null : (0L, count * Reserved, 0L, count * 110L), await _ledger.BudgetAsync(LimitScope.Key, key));
+            Assert.Equal(count == 0 ? null : (count, count * 110L), await _ledger.WindowAsync(LimitScope.Key, key));
         }
 
         // One transaction with settlements and admissions: every admitted request settled twice (the second must find
@@ -108,9 +87,9 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         Assert.Equal(60, settlements.Count(s => s.SettledHere));
         Assert.All(admitted, r => Assert.Single(settlements, s => s.RequestId == r.RequestId && s.SettledHere));
         Assert.Equal(spent, settlements.Where(s => s.SettledHere).Sum(s => s.CostMicroUsd));
-        Assert.Equal((spent, later.Count * Reserved, spentTokens, later.Count * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((spent, later.Count * Reserved, spentTokens, later.Count * 110L), await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
         Assert.Equal(fit, later.Count);
-        Assert.Equal((60L + later.Count, spentTokens + later.Count * 110L), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((60L + later.Count, spentTokens + later.Count * 110L), await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
 
         await using var db = _ledger.Database();
         Assert.Equal(60, await db.Set<UsageRecord>().CountAsync());
@@ -131,15 +110,15 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         var admitted = admissions.Where(a => a.Status == AdmissionStatus.Admitted).Select(a => a.Reservation!).ToList();
         Assert.Equal(40, admitted.Count);
         Assert.All(admissions.Where(a => a.Status != AdmissionStatus.Admitted), a => Assert.Equal(AdmissionStatus.InsufficientQuota, a.Status));
-        Assert.Equal((0L, 40 * Reserved, 0L, 40 * 110L), await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal((40L, 40 * 110L), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((0L, 40 * Reserved, 0L, 40 * 110L), await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((40L, 40 * 110L), await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
 
         // Each writer settles the reservations its instance holds; the budget comes out at exactly what was billed.
         var settlements = await Task.WhenAll(admitted.Select(r => Task.Run(() =>
             (r.InstanceId == _ledger.Metering.InstanceId ? _ledger : other).Metering.SettleAsync(Settlement(r, completion: 40)))));
         Assert.All(settlements, s => Assert.True(s.SettledHere));
-        Assert.Equal((40 * Cost(40), 0L, 40 * 50L, 0L), await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal((40L, 40 * 50L), await WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((40 * Cost(40), 0L, 40 * 50L, 0L), await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((40L, 40 * 50L), await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
     }
 
     [Fact]
@@ -148,8 +127,8 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
         var writer = _ledger.Services.GetRequiredService<LedgerWriter>();
         var settled = (await _ledger.Metering.AdmitAsync(Request("req_settle", "key_a"))).Reservation!;
         var duplicate = (await _ledger.Metering.AdmitAsync(Request("req_dup", "key_a"))).Reservation!;
-        var budgetBefore = await BudgetAsync(LimitScope.Customer, CustomerId);
-        var windowBefore = await WindowAsync(LimitScope.Customer, CustomerId);
+        var budgetBefore = await _ledger.BudgetAsync(LimitScope.Customer, CustomerId);
+        var windowBefore = await _ledger.WindowAsync(LimitScope.Customer, CustomerId);
 
         // Hold the writer in a transaction of its own while the next batch queues up behind it: admissions, a
         // settlement, and in their middle an admission under a request id that already has a reservation (its insert
@@ -177,31 +156,16 @@ public abstract class LedgerBatchTests(string provider) : IAsyncLifetime
             Assert.Equal(0, await db.Set<UsageRecord>().CountAsync());
         }
 
-        Assert.Equal(budgetBefore, await BudgetAsync(LimitScope.Customer, CustomerId));
-        Assert.Equal(windowBefore, await WindowAsync(LimitScope.Customer, CustomerId));
-        Assert.Null(await BudgetAsync(LimitScope.Key, "key_b"));
-        Assert.Null(await WindowAsync(LimitScope.Key, "key_c"));
+        Assert.Equal(budgetBefore, await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal(windowBefore, await _ledger.WindowAsync(LimitScope.Customer, CustomerId));
+        Assert.Null(await _ledger.BudgetAsync(LimitScope.Key, "key_b"));
+        Assert.Null(await _ledger.WindowAsync(LimitScope.Key, "key_c"));
 
         // The writer goes on with a fresh transaction: the settlement and a new admission now commit.
         Assert.True((await _ledger.Metering.SettleAsync(Settlement(settled, completion: 40))).SettledHere);
         Assert.Equal(AdmissionStatus.Admitted, (await _ledger.Metering.AdmitAsync(Request("req_c", "key_b"))).Status);
-        Assert.Equal((Cost(40), 2 * Reserved, 50L, 220L), await BudgetAsync(LimitScope.Customer, CustomerId));
+        Assert.Equal((Cost(40), 2 * Reserved, 50L, 220L), await _ledger.BudgetAsync(LimitScope.Customer, CustomerId));
     }
-
-    private async Task<(long Spent, long Reserved, long SpentTokens, long ReservedTokens)?> BudgetAsync(string scope, string id)
-    {
-        await using var db = _ledger.Database();
-        var row = await db.Set<BudgetUsage>().AsNoTracking().SingleOrDefaultAsync(b => b.Scope == scope && b.ScopeId == id);
-        return row is null ? null : (row.SpentMicroUsd, row.ReservedMicroUsd, row.SpentTokens, row.ReservedTokens);
-    }
-
-    private async Task<(long Requests, long Tokens)?> WindowAsync(string scope, string id)
-    {
-        await using var db = _ledger.Database();
-        var rows = await db.Set<RateWindow>().AsNoTracking().Where(w => w.Scope == scope && w.ScopeId == id).ToListAsync();
-        return rows.Count == 0 ? null : (rows.Sum(w => w.Requests), rows.Sum(w => w.Tokens));
-    }
-
 
     public sealed class Sqlite() : LedgerBatchTests(DatabaseOptions.SqliteProvider);
 

@@ -63,5 +63,21 @@ internal sealed class LedgerServices : IAsyncDisposable
 
     public ServerlessDbContext Database() => _provider.GetRequiredService<IDbContextFactory<ServerlessDbContext>>().CreateDbContext();
 
+    /// <summary>A key's or customer's budget row as the database holds it (null when there is none).</summary>
+    public async Task<(long Spent, long Reserved, long SpentTokens, long ReservedTokens)?> BudgetAsync(string scope, string id)
+    {
+        await using var db = Database();
+        var row = await db.Set<BudgetUsage>().AsNoTracking().SingleOrDefaultAsync(b => b.Scope == scope && b.ScopeId == id);
+        return row is null ? null : (row.SpentMicroUsd, row.ReservedMicroUsd, row.SpentTokens, row.ReservedTokens);
+    }
+
+    /// <summary>A key's or customer's rate windows, summed over minutes (null when there is none).</summary>
+    public async Task<(long Requests, long Tokens)?> WindowAsync(string scope, string id)
+    {
+        await using var db = Database();
+        var rows = await db.Set<RateWindow>().AsNoTracking().Where(w => w.Scope == scope && w.ScopeId == id).ToListAsync();
+        return rows.Count == 0 ? null : (rows.Sum(w => w.Requests), rows.Sum(w => w.Tokens));
+    }
+
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }

@@ -4,6 +4,8 @@ using Serverless.Core.Data;
 using Serverless.Core.Metering;
 using Serverless.Core.Tests.Data;
 
+using static Serverless.Core.Tests.Metering.LedgerWorkload;
+
 namespace Serverless.Core.Tests.Metering;
 
 /// <summary>
@@ -14,9 +16,7 @@ namespace Serverless.Core.Tests.Metering;
 /// </summary>
 public sealed class OneRoundTripTests : IAsyncLifetime
 {
-    private const string Model = "demo";
     private const string KeyId = "key_a";
-    private const string CustomerId = "acme";
 
     private TestDatabase _database = null!;
     private LedgerServices _a = null!;
@@ -28,7 +28,7 @@ public sealed class OneRoundTripTests : IAsyncLifetime
         _database = await TestDatabase.CreateAsync(DatabaseOptions.PostgresProvider);
         _a = await LedgerServices.StartAsync(_database);
         _b = await LedgerServices.StartAsync(_database);
-        _price = await _a.Prices.SetAsync(Model, 250_000, 900_000, batchDiscountBasisPoints: 0, effectiveFrom: null, CancellationToken.None);
+        _price = await SetPriceAsync(_a);
     }
 
     public async Task DisposeAsync()
@@ -39,24 +39,6 @@ public sealed class OneRoundTripTests : IAsyncLifetime
     }
 
     private LedgerWriter WriterA => _a.Services.GetRequiredService<LedgerWriter>();
-
-    private static AdmissionRequest Request(string requestId) => new()
-    {
-        RequestId = requestId,
-        KeyId = KeyId,
-        CustomerId = CustomerId,
-        Model = Model,
-        PromptTokens = 10,
-        MaxTokens = 100,
-    };
-
-    private static SettlementRequest Settlement(Reservation reservation, long completion) => new()
-    {
-        Reservation = reservation,
-        CompletionTokens = completion,
-        Outcome = UsageOutcome.Completed,
-        EndedAt = LedgerServices.Start.AddSeconds(2),
-    };
 
     [Fact]
     public async Task Once_the_writer_has_read_a_key_its_admissions_and_settlements_commit_in_one_round_trip_and_count_exactly()
