@@ -218,6 +218,10 @@ const SECTIONS = [
   { id: 'billing', load: loadBilling, permission: 'usage.read' },
 ];
 
+function sectionById(id) {
+  return SECTIONS.find((s) => s.id === id);
+}
+
 function allowed(section) {
   return !section.permission || (state.session?.permissions || []).includes(section.permission);
 }
@@ -257,9 +261,9 @@ async function startApp(session) {
 async function loadAll() {
   document.body.dataset.state = 'loading';
   // Keys first: the requests table shows key names.
-  const keys = SECTIONS.find((section) => section.id === 'keys');
+  const keys = sectionById('keys');
   await keys.load();
-  await Promise.all(SECTIONS.filter((section) => section !== keys && allowed(section)).map((section) => section.load()));
+  await Promise.all(SECTIONS.filter((s) => s !== keys && allowed(s)).map((s) => s.load()));
   if (state.session) document.body.dataset.state = 'ready';
 }
 
@@ -825,7 +829,7 @@ function wire() {
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { if (state.session && allowed(SECTIONS[0])) loadChart(false); }, 200);
+    resizeTimer = setTimeout(() => { if (state.session && allowed(sectionById('overview'))) loadChart(false); }, 200);
   });
 }
 
